@@ -1,0 +1,126 @@
+"""Load the model (checksum-verified, safe mode) and turn scans into calibrated probabilities."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.errors import ModelError
+from core.keras_support import import_keras, load_keras_model, logits_model
+from core.modelcard import ModelCard, read_card, verify_checksum
+from core.paths import card_path_for, default_model_path
+from core.preprocess import preprocess_batch
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    scaled -= scaled.max(axis=-1, keepdims=True)
+    exp = np.exp(scaled)
+    return (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+@dataclass
+class Prediction:
+    label: str
+    confidence: float
+    probabilities: dict
+    low_confidence: bool
+    logits: list = field(default_factory=list)
+
+    def as_json(self, path: str) -> dict:
+        return {
+            "path": path,
+            "label": self.label,
+            "confidence": round(float(self.confidence), 6),
+            "probabilities": {k: round(float(v), 6) for k, v in self.probabilities.items()},
+        }
+
+
+class Classifier:
+    """A loaded model plus its card. Thread-compatible: use from one worker thread."""
+
+    def __init__(self, model, card: ModelCard, model_path: str, checksum: str):
+        tf, _ = import_keras()
+        self.model = model
+        self.card = card
+        self.model_path = model_path
+        self.checksum = checksum
+        self.classes = card.classes
+        self.input_size = card.input_size
+        self.channels = card.channels
+        self.temperature = card.temperature
+        self._logits_model = logits_model(model)
+        n_out = int(self._logits_model.outputs[0].shape[-1])
+        if n_out != len(self.classes):
+            raise ModelError(f"model has {n_out} outputs but its card names {len(self.classes)} classes")
+        spec = tf.TensorSpec([None, self.input_size, self.input_size, self.channels], tf.float32)
+        # A fixed signature: one trace for every batch size, no retracing over a long session.
+        self._logits_fn = tf.function(
+            lambda x: self._logits_model(x, training=False), input_signature=[spec]
+        )
+
+    @classmethod
+    def load(cls, model_path: str | None = None) -> "Classifier":
+        model_path = model_path or default_model_path()
+        card = read_card(card_path_for(model_path))
+        checksum = verify_checksum(model_path, card)
+        model = load_keras_model(model_path)
+        expected = (card.input_size, card.input_size, card.channels)
+        actual = tuple(model.inputs[0].shape[1:])
+        if actual != expected:
+            raise ModelError(f"model input {actual} does not match its card {expected}")
+        return cls(model, card, model_path, checksum)
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    def preprocess(self, pixel_arrays):
+        return preprocess_batch(pixel_arrays, self.input_size)
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        if len(batch) == 0:
+            return np.zeros((0, len(self.classes)), np.float32)
+        return self._logits_fn(np.asarray(batch, dtype=np.float32)).numpy()
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        return softmax(logits, self.temperature)
+
+    def prediction_from_logits(self, logits_row: np.ndarray) -> Prediction:
+        probs = self.probabilities(logits_row[np.newaxis])[0]
+        best = int(np.argmax(probs))
+        return Prediction(
+            label=self.classes[best],
+            confidence=float(probs[best]),
+            probabilities=dict(zip(self.classes, map(float, probs))),
+            low_confidence=bool(probs[best] < self.card.low_confidence_threshold),
+            logits=[float(v) for v in logits_row],
+        )
+
+    def predict_batch(self, batch: np.ndarray) -> list[Prediction]:
+        return [self.prediction_from_logits(row) for row in self.logits(batch)]
+
+    def predict_pixels(self, pixel_arrays) -> list[Prediction]:
+        batch, _ = self.preprocess(pixel_arrays)
+        return self.predict_batch(batch)
+
+    def self_test(self) -> float:
+        """Run the model on a generated head-like image; return the milliseconds taken."""
+        size = 256
+        yy, xx = np.mgrid[:size, :size]
+        head = (((yy - 128) / 100.0) ** 2 + ((xx - 128) / 85.0) ** 2 < 1).astype(np.float32) * 120
+        head += 60 * np.exp(-(((yy - 100) / 15.0) ** 2 + ((xx - 150) / 15.0) ** 2))
+        started = time.perf_counter()
+        predictions = self.predict_pixels([head])
+        elapsed = (time.perf_counter() - started) * 1000
+        total = sum(predictions[0].probabilities.values())
+        if not np.isfinite(total) or abs(total - 1.0) > 1e-3:
+            raise ModelError(f"self-test produced invalid probabilities (sum {total})")
+        return elapsed
+
+
+def describe_model_path(model_path: str | None) -> str:
+    return os.path.abspath(model_path or default_model_path())

@@ -1,0 +1,131 @@
+"""The one definition of how a scan becomes a model input. ``training/`` imports it too.
+
+Steps: find the head (crop the black background), pad to a square (never
+stretch), resize to the model's input size, then normalise intensities per scan
+from percentiles inside the head. The per-scan normalisation removes
+source-specific brightness and contrast (greyscale vs RGB copies, different
+scanners), so the model has to look at anatomy instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PREPROCESSING_NAME = "head-crop-square-pad-percentile-v1"
+
+# Pixels darker than this fraction of the (low..high) range count as background.
+BACKGROUND_FRACTION = 0.10
+# Components smaller than this fraction of the largest one (text, noise) are ignored.
+MIN_COMPONENT_FRACTION = 0.02
+# Margin kept around the head, as a fraction of its larger side.
+CROP_MARGIN = 0.03
+# Percentiles mapped to 0 and 1 inside the head.
+LOW_PERCENTILE, HIGH_PERCENTILE = 0.5, 99.5
+# Head masks are found on a copy whose longer side is at most this many pixels (speed).
+MASK_WORK_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where the model input came from in the scan: enough to map a heatmap back exactly."""
+
+    scan_height: int
+    scan_width: int
+    crop: tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive) in scan pixels
+    side: int  # side of the padded square, in scan pixels
+    pad_x: int  # left padding inside the square
+    pad_y: int  # top padding inside the square
+    input_size: int
+
+    def to_scan_grid(self, input_map: np.ndarray) -> np.ndarray:
+        """Map an (h, w) array over the model input back onto the scan's pixel grid.
+
+        Undoes resize, padding and crop; pixels outside the crop get 0.
+        """
+        square = cv2.resize(
+            input_map.astype(np.float32), (self.side, self.side), interpolation=cv2.INTER_LINEAR
+        )
+        x0, y0, x1, y1 = self.crop
+        crop_h, crop_w = y1 - y0, x1 - x0
+        inside = square[self.pad_y : self.pad_y + crop_h, self.pad_x : self.pad_x + crop_w]
+        out = np.zeros((self.scan_height, self.scan_width), dtype=np.float32)
+        out[y0:y1, x0:x1] = inside
+        return out
+
+
+def head_bounding_box(pixels: np.ndarray) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the head in ``pixels``; the whole image if no clear head is found."""
+    height, width = pixels.shape
+    step = max(1, int(np.ceil(max(height, width) / MASK_WORK_SIZE)))
+    small = np.ascontiguousarray(pixels[::step, ::step], dtype=np.float32)
+    low = float(small.min())
+    high = float(np.percentile(small, 99.0))
+    if high <= low:
+        return 0, 0, width, height
+    mask = (small > low + BACKGROUND_FRACTION * (high - low)).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count <= 1:
+        return 0, 0, width, height
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = stats[1:][areas >= MIN_COMPONENT_FRACTION * areas.max()]
+    x0 = int(keep[:, cv2.CC_STAT_LEFT].min()) * step
+    y0 = int(keep[:, cv2.CC_STAT_TOP].min()) * step
+    x1 = int((keep[:, cv2.CC_STAT_LEFT] + keep[:, cv2.CC_STAT_WIDTH]).max()) * step
+    y1 = int((keep[:, cv2.CC_STAT_TOP] + keep[:, cv2.CC_STAT_HEIGHT]).max()) * step
+    margin = int(round(CROP_MARGIN * max(x1 - x0, y1 - y0)))
+    x0, y0 = max(0, x0 - margin), max(0, y0 - margin)
+    x1, y1 = min(width, x1 + margin), min(height, y1 + margin)
+    if (x1 - x0) < 0.1 * width or (y1 - y0) < 0.1 * height:
+        return 0, 0, width, height  # a speck, not a head: keep everything
+    return x0, y0, x1, y1
+
+
+def preprocess(pixels: np.ndarray, input_size: int) -> tuple[np.ndarray, Geometry]:
+    """(h, w) greyscale -> ((input_size, input_size, 1) float32 in [0, 1], Geometry)."""
+    pixels = np.asarray(pixels, dtype=np.float32)
+    if pixels.ndim != 2 or min(pixels.shape) < 1:
+        raise ValueError(f"expected a non-empty 2-D greyscale array, got shape {pixels.shape}")
+    height, width = pixels.shape
+    x0, y0, x1, y1 = head_bounding_box(pixels)
+    crop = pixels[y0:y1, x0:x1]
+    crop_h, crop_w = crop.shape
+    side = max(crop_h, crop_w)
+    pad_y, pad_x = (side - crop_h) // 2, (side - crop_w) // 2
+    background = float(crop.min())
+    square = np.full((side, side), background, dtype=np.float32)
+    square[pad_y : pad_y + crop_h, pad_x : pad_x + crop_w] = crop
+    interpolation = cv2.INTER_AREA if side > input_size else cv2.INTER_LINEAR
+    resized = cv2.resize(square, (input_size, input_size), interpolation=interpolation)
+    normalised = normalise_intensity(resized)
+    geometry = Geometry(height, width, (x0, y0, x1, y1), side, pad_x, pad_y, input_size)
+    return normalised[..., np.newaxis], geometry
+
+
+def normalise_intensity(image: np.ndarray) -> np.ndarray:
+    """Map the head's 0.5-99.5 percentile range to [0, 1]; background ends near 0."""
+    low, high = float(image.min()), float(image.max())
+    if high <= low:
+        return np.zeros_like(image, dtype=np.float32)
+    head = image[image > low + BACKGROUND_FRACTION * (high - low)]
+    if head.size < 16:
+        head = image.ravel()
+    p_low, p_high = np.percentile(head, [LOW_PERCENTILE, HIGH_PERCENTILE])
+    if p_high <= p_low:
+        p_low, p_high = low, high
+    scaled = (image - p_low) / (p_high - p_low)
+    return np.clip(scaled, 0.0, 1.0).astype(np.float32)
+
+
+def preprocess_batch(pixel_arrays, input_size: int) -> tuple[np.ndarray, list[Geometry]]:
+    tensors, geometries = [], []
+    for pixels in pixel_arrays:
+        tensor, geometry = preprocess(pixels, input_size)
+        tensors.append(tensor)
+        geometries.append(geometry)
+    if not tensors:
+        return np.zeros((0, input_size, input_size, 1), np.float32), []
+    return np.stack(tensors), geometries

@@ -1,0 +1,135 @@
+"""main.py predict / explain / --self-test: output schema, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.cli import run_cli
+from tests.conftest import ROOT
+
+CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
+
+
+@pytest.fixture()
+def scan_folder(tmp_path, head_image):
+    folder = tmp_path / "scans"
+    (folder / "sub").mkdir(parents=True)
+    Image.fromarray(head_image).save(folder / "a.png")
+    Image.fromarray(head_image.T.copy()).convert("RGB").save(folder / "sub" / "c.jpg")
+    (folder / "b_broken.jpg").write_bytes(b"definitely not a jpeg")
+    return folder
+
+
+def _run(capsys, argv):
+    code = run_cli(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_predict_jsonl_schema_and_one_bad_file_does_not_stop_the_rest(capsys, scan_folder, tiny_model_path):
+    code, out, err = _run(capsys, ["predict", str(scan_folder), "--model", tiny_model_path])
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [os.path.relpath(r["path"], scan_folder) for r in lines] == ["a.png", "b_broken.jpg", "sub/c.jpg"]
+    good = [r for r in lines if "error" not in r]
+    assert len(good) == 2
+    for r in good:
+        assert {"path", "label", "confidence", "probabilities"} <= set(r)
+        assert list(r["probabilities"]) == CLASSES
+        assert r["label"] in CLASSES
+        assert abs(sum(r["probabilities"].values()) - 1) < 1e-4
+    assert "not an image" in lines[1]["error"]
+    assert code == 1
+    assert "Traceback" not in err
+
+
+def test_predict_exit_0_when_all_succeed_and_csv(capsys, scan_folder, tiny_model_path):
+    good = [str(scan_folder / "a.png"), str(scan_folder / "sub" / "c.jpg")]
+    code, out, _ = _run(capsys, ["predict", *good, "--model", tiny_model_path, "--format", "csv", "--batch-size", "1"])
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["path"] for r in rows] == good
+    assert all(r["label"] in CLASSES and r["error"] == "" for r in rows)
+
+
+def test_batch_size_does_not_change_results(capsys, scan_folder, tiny_model_path):
+    _, one, _ = _run(capsys, ["predict", str(scan_folder), "--model", tiny_model_path, "--batch-size", "1"])
+    _, many, _ = _run(capsys, ["predict", str(scan_folder), "--model", tiny_model_path, "--batch-size", "8"])
+    a = [json.loads(x) for x in one.splitlines()]
+    b = [json.loads(x) for x in many.splitlines()]
+    for x, y in zip(a, b):
+        assert x.get("label") == y.get("label")
+        if "probabilities" in x:
+            np.testing.assert_allclose(list(x["probabilities"].values()), list(y["probabilities"].values()), atol=1e-5)
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(["predict"])
+    assert exit_info.value.code == 2
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(["predict", "x.png", "--format", "xml"])
+    assert exit_info.value.code == 2
+
+
+def test_model_problems_exit_3_with_a_clear_message(capsys, tmp_path, scan_folder):
+    code, out, err = _run(capsys, ["predict", str(scan_folder), "--model", str(tmp_path / "none.keras")])
+    assert code == 3 and out == "" and "not found" in err
+
+
+def test_self_test_with_a_model(capsys, tiny_model_path):
+    code, out, _ = _run(capsys, ["--self-test", "--model", tiny_model_path])
+    assert code == 0
+    assert out.startswith("self-test ok: model tiny") and out.count("\n") == 1
+
+
+def test_explain_writes_overlays_and_heatmaps_and_refuses_to_overwrite(capsys, tmp_path, scan_folder, tiny_model_path):
+    scan = str(scan_folder / "a.png")
+    out_dir = tmp_path / "out"
+    code, out, _ = _run(capsys, ["explain", scan, "--out-dir", str(out_dir), "--model", tiny_model_path, "--target", "glioma"])
+    assert code == 0
+    record = json.loads(out)
+    assert record["target"] == "glioma" and record["label"] in CLASSES
+    for method in ("gradcam", "gradcam++"):
+        heat = np.load(out_dir / f"a.{method}.npy")
+        assert heat.dtype == np.float32 and heat.shape == (180, 240)
+        assert heat.min() >= 0 and heat.max() <= 1
+        assert Image.open(out_dir / f"a.{method}.png").size == (240, 180)
+    before = (out_dir / "a.gradcam.png").stat().st_mtime_ns
+    code, out, _ = _run(capsys, ["explain", scan, "--out-dir", str(out_dir), "--model", tiny_model_path])
+    assert code == 1 and "already exists" in json.loads(out)["error"]
+    assert (out_dir / "a.gradcam.png").stat().st_mtime_ns == before
+    code, _, _ = _run(capsys, ["explain", scan, "--out-dir", str(out_dir), "--model", tiny_model_path,
+                               "--method", "gradcam", "--force"])
+    assert code == 0
+
+
+def test_main_py_process_keeps_stdout_clean(scan_folder, tiny_model_path):
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "main.py"), "predict", str(scan_folder), "--model", tiny_model_path],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    assert all(json.loads(line) for line in result.stdout.splitlines())
+    assert "Traceback" not in result.stderr
+    version = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.strip()
+
+
+def test_predict_real_test_scans(capsys, data_dir):
+    from core.paths import default_model_path
+
+    if not os.path.exists(default_model_path()):
+        pytest.skip("no bundled model")
+    files = [os.path.join(data_dir, "Testing", c, sorted(os.listdir(os.path.join(data_dir, "Testing", c)))[0]) for c in CLASSES]
+    code, out, _ = _run(capsys, ["predict", *files])
+    assert code == 0
+    assert len(out.splitlines()) == 4

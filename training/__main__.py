@@ -1,0 +1,69 @@
+"""python -m training train|evaluate ..."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from training.model import ARCHS, DEFAULT_ARCH
+from training.train import TrainConfig
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training", description="Train and evaluate the brain-MRI classifier.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train, calibrate and export a model with its card")
+    t.add_argument("--data", required=True, help="dataset folder with Training/ and Testing/")
+    t.add_argument("--arch", default=DEFAULT_ARCH, choices=ARCHS)
+    t.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    t.add_argument("--img-size", type=int, default=TrainConfig.img_size)
+    t.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    t.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
+    t.add_argument("--out", default=TrainConfig.out)
+    t.add_argument("--name", default=TrainConfig.name)
+    t.add_argument("--seed", type=int, default=TrainConfig.seed)
+    t.add_argument("--deterministic", action="store_true", help="deterministic TF ops (slower)")
+    t.add_argument("--max-minutes", type=float, default=0.0, help="stop after this wall-clock budget")
+    t.add_argument("--fine-tune-epochs", type=int, default=TrainConfig.fine_tune_epochs)
+    t.add_argument("--weights", default="imagenet", help="transfer archs: 'imagenet' or 'none'")
+    t.add_argument("--limit-per-class", type=int, default=0, help=argparse.SUPPRESS)
+    t.add_argument("--cache-dir", default=TrainConfig.cache_dir)
+    t.add_argument("--log-dir", default=TrainConfig.log_dir)
+    t.add_argument("--report-dir", default=None, help="evaluate on Testing/ after training and write a report here")
+    e = sub.add_parser("evaluate", help="evaluate a model on Testing/ (full and leak-free)")
+    e.add_argument("--data", required=True)
+    e.add_argument("--model", required=True)
+    e.add_argument("--report-dir", default=None)
+    e.add_argument("--cache-dir", default=TrainConfig.cache_dir)
+    e.add_argument("--update-card", action="store_true", help="write the metrics into the model card")
+    e.add_argument("--run-dir", default=None, help="training run folder (for learning curves)")
+    args = parser.parse_args(argv)
+
+    if args.command == "train":
+        from training.train import train
+
+        cfg = TrainConfig(
+            data=args.data, out=args.out, arch=args.arch, epochs=args.epochs, img_size=args.img_size,
+            batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
+            deterministic=args.deterministic, max_minutes=args.max_minutes,
+            fine_tune_epochs=args.fine_tune_epochs, weights=None if args.weights == "none" else args.weights,
+            cache_dir=args.cache_dir, log_dir=args.log_dir, name=args.name, limit_per_class=args.limit_per_class,
+        )
+        result = train(cfg)
+        if args.report_dir:
+            from training.evaluate import evaluate
+
+            evaluate(args.data, result["model_path"], args.report_dir, args.cache_dir, update_card=True, run_dir=result["run_dir"])
+        return 0
+    from training.evaluate import evaluate
+
+    if not os.path.exists(args.model):
+        print(f"error: model not found: {args.model}", file=sys.stderr)
+        return 2
+    evaluate(args.data, args.model, args.report_dir, args.cache_dir, args.update_card, args.run_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

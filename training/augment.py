@@ -1,0 +1,113 @@
+"""On-the-fly augmentation for training batches (tf ops, used inside tf.data).
+
+Geometry: rotation, shift, shear, zoom and horizontal flip combined into one
+affine transform per image (one resampling, no accumulated blur). Intensity:
+brightness, contrast, gamma, a smooth bias field, blur, noise and
+down/up-sampling, which imitate other scanners and sequences so the model
+cannot lean on one source's look. Output stays in [0, 1] with the input shape.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    rotation_degrees: float = 20.0
+    shift_fraction: float = 0.15
+    shear_degrees: float = 8.0
+    zoom_range: tuple = (0.85, 1.15)
+    flip_horizontal: bool = True
+    brightness_range: tuple = (0.85, 1.15)
+    contrast_range: tuple = (0.85, 1.15)
+    gamma_range: tuple = (0.7, 1.4)
+    bias_field_strength: float = 0.15
+    bias_field_probability: float = 0.3
+    noise_std_max: float = 0.03
+    noise_probability: float = 0.3
+    blur_probability: float = 0.15
+    resample_probability: float = 0.2
+
+
+def _affine_matrices(batch, size, cfg: AugmentConfig):
+    """Per-image 8-parameter projective transforms (output -> input coordinates)."""
+    angle = tf.random.uniform([batch], -1.0, 1.0) * cfg.rotation_degrees * math.pi / 180
+    shear = tf.random.uniform([batch], -1.0, 1.0) * cfg.shear_degrees * math.pi / 180
+    zoom = tf.random.uniform([batch], cfg.zoom_range[0], cfg.zoom_range[1])
+    shift = tf.random.uniform([batch, 2], -1.0, 1.0) * cfg.shift_fraction * size
+    flip = tf.ones([batch])
+    if cfg.flip_horizontal:
+        flip = tf.where(tf.random.uniform([batch]) < 0.5, -1.0, 1.0)
+    center = (size - 1) / 2.0
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    # Inverse mapping: input = R(-a) . Shear . (1/zoom) . Flip . (output - centre) + centre - shift
+    a0 = cos * flip / zoom
+    a1 = (-sin + cos * tf.tan(shear)) / zoom
+    b0 = sin * flip / zoom
+    b1 = (cos + sin * tf.tan(shear)) / zoom
+    a2 = center - a0 * center - a1 * center - shift[:, 0]
+    b2 = center - b0 * center - b1 * center - shift[:, 1]
+    zeros = tf.zeros([batch])
+    return tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+
+
+def augment_geometry(images, cfg: AugmentConfig):
+    shape = tf.shape(images)
+    batch, size = shape[0], tf.cast(shape[1], tf.float32)
+    transforms = _affine_matrices(batch, size, cfg)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=transforms,
+        output_shape=shape[1:3],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )
+
+
+def _per_image(batch, low, high):
+    return tf.random.uniform([batch, 1, 1, 1], low, high)
+
+
+def _chance(batch, probability):
+    return tf.cast(tf.random.uniform([batch, 1, 1, 1]) < probability, tf.float32)
+
+
+def augment_intensity(images, cfg: AugmentConfig):
+    shape = tf.shape(images)
+    batch, height, width = shape[0], shape[1], shape[2]
+    x = tf.clip_by_value(images, 0.0, 1.0)
+    gamma = _per_image(batch, cfg.gamma_range[0], cfg.gamma_range[1])
+    x = tf.pow(x + 1e-6, gamma)
+    mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
+    x = (x - mean) * _per_image(batch, *cfg.contrast_range) + mean
+    x = x * _per_image(batch, *cfg.brightness_range)
+    # Smooth multiplicative bias field, as from coil inhomogeneity.
+    coarse = tf.random.uniform([batch, 4, 4, 1], -1.0, 1.0) * cfg.bias_field_strength
+    field = tf.image.resize(coarse, [height, width], method="bicubic")
+    x = x * (1.0 + field * _chance(batch, cfg.bias_field_probability))
+    # Blur: a 3x3 binomial kernel on a random subset.
+    kernel = tf.constant([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16.0
+    blurred = tf.nn.conv2d(x, kernel[:, :, None, None], strides=1, padding="SAME")
+    blur_mask = _chance(batch, cfg.blur_probability)
+    x = blur_mask * blurred + (1 - blur_mask) * x
+    # Down- then up-sampling: lower-resolution acquisitions.
+    factor = tf.random.uniform([], 0.5, 0.85)
+    low_h = tf.cast(tf.cast(height, tf.float32) * factor, tf.int32)
+    low_w = tf.cast(tf.cast(width, tf.float32) * factor, tf.int32)
+    resampled = tf.image.resize(tf.image.resize(x, [low_h, low_w], antialias=True), [height, width])
+    resample_mask = _chance(batch, cfg.resample_probability)
+    x = resample_mask * resampled + (1 - resample_mask) * x
+    noise_std = _per_image(batch, 0.0, cfg.noise_std_max) * _chance(batch, cfg.noise_probability)
+    x = x + tf.random.normal(shape) * noise_std
+    return tf.clip_by_value(x, 0.0, 1.0)
+
+
+def augment_batch(images, cfg: AugmentConfig = AugmentConfig()):
+    """(batch, h, w, c) float32 in [0, 1] -> same shape, augmented, in [0, 1]."""
+    images = tf.convert_to_tensor(images, tf.float32)
+    return augment_intensity(augment_geometry(images, cfg), cfg)

@@ -1,0 +1,228 @@
+"""Train a model, calibrate it on validation, export it with its model card.
+
+Reads top to bottom: data -> model -> compile -> fit -> calibrate -> export -> evaluate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from core.modelcard import sha256_of, write_card
+from core.preprocess import PREPROCESSING_NAME
+from core.version import __version__
+from training.data import class_names, group_split, load_split, near_duplicate_groups
+from training.dedup import HASH_NAME, MAX_DISTANCE
+from training.model import DEFAULT_ARCH, TRANSFER_ARCHS, backbone_of, build_model
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str = "models"
+    arch: str = DEFAULT_ARCH
+    epochs: int = 40
+    img_size: int = 128
+    batch_size: int = 32
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.05
+    validation_fraction: float = 0.12
+    patience: int = 10
+    seed: int = 42
+    deterministic: bool = False
+    max_minutes: float = 0.0  # 0 = no time limit
+    fine_tune_epochs: int = 10  # transfer archs only: second stage
+    weights: str | None = "imagenet"  # transfer archs only
+    cache_dir: str = os.path.join(os.path.expanduser("~"), ".cache", "neuroscancam")
+    log_dir: str = "runs"
+    name: str = "brain_tumor_classifier"
+    limit_per_class: int = 0  # for smoke tests: use at most this many images per class
+
+
+def _limit(split, per_class, seed):
+    if not per_class:
+        return split
+    rng = np.random.default_rng(seed)
+    keep = np.concatenate(
+        [rng.permutation(np.nonzero(split.labels == c)[0])[:per_class] for c in np.unique(split.labels)]
+    )
+    keep.sort()
+    split.paths = [split.paths[i] for i in keep]
+    split.images, split.labels, split.hash_bits = split.images[keep], split.labels[keep], split.hash_bits[keep]
+    return split
+
+
+def _datasets(tf, images, labels, train_idx, val_idx, num_classes, cfg):
+    from training.augment import augment_batch
+
+    one_hot = np.eye(num_classes, dtype=np.float32)[labels]
+    train = tf.data.Dataset.from_tensor_slices((images[train_idx], one_hot[train_idx]))
+    train = train.shuffle(len(train_idx), seed=cfg.seed, reshuffle_each_iteration=True)
+    train = train.batch(cfg.batch_size, drop_remainder=len(train_idx) >= cfg.batch_size)
+    train = train.map(
+        lambda x, y: (augment_batch(tf.cast(x, tf.float32)), y), num_parallel_calls=tf.data.AUTOTUNE
+    ).prefetch(tf.data.AUTOTUNE)
+    val = tf.data.Dataset.from_tensor_slices((images[val_idx].astype(np.float32), one_hot[val_idx]))
+    val = val.batch(128).prefetch(tf.data.AUTOTUNE)
+    return train, val
+
+
+class TimeLimit:
+    """Stop training cleanly once a wall-clock budget is spent (keeps the 45-minute promise)."""
+
+    @staticmethod
+    def callback(keras, minutes):
+        class _TimeLimit(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                self.started = time.time()
+                self.epoch_times = []
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.epoch_times.append(time.time())
+                elapsed = time.time() - self.started
+                per_epoch = elapsed / len(self.epoch_times)
+                if elapsed + per_epoch > minutes * 60:
+                    print(f"\ntime budget of {minutes:g} min reached after epoch {epoch + 1}; stopping")
+                    self.model.stop_training = True
+
+        return _TimeLimit()
+
+
+def _fit(keras, model, train_ds, val_ds, epochs, lr, steps_per_epoch, class_weight, callbacks, cfg):
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=lr / 10,
+        decay_steps=max(1, epochs * steps_per_epoch),
+        warmup_target=lr,
+        warmup_steps=min(2 * steps_per_epoch, epochs * steps_per_epoch // 4),
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
+        metrics=["accuracy"],
+    )
+    return model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=epochs,
+        class_weight=class_weight,
+        callbacks=callbacks,
+        verbose=1 if os.isatty(1) else 2,
+    )
+
+
+def train(cfg: TrainConfig) -> dict:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    from training.metrics import fit_temperature, softmax
+
+    keras.utils.set_random_seed(cfg.seed)
+    if cfg.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    started = time.time()
+
+    names = class_names(cfg.data)
+    split = _limit(load_split(cfg.data, "Training", names, cfg.img_size, cfg.cache_dir), cfg.limit_per_class, cfg.seed)
+    groups = near_duplicate_groups(split)
+    train_idx, val_idx = group_split(split.labels, groups, cfg.validation_fraction, cfg.seed)
+    counts = np.bincount(split.labels[train_idx], minlength=len(names))
+    class_weight = {i: float(len(train_idx) / (len(names) * max(c, 1))) for i, c in enumerate(counts)}
+    print(
+        f"training images: {len(train_idx)} train / {len(val_idx)} validation "
+        f"({len(np.unique(groups))} near-duplicate groups, split by group); classes {names}"
+    )
+    train_ds, val_ds = _datasets(tf, split.images, split.labels, train_idx, val_idx, len(names), cfg)
+    steps = max(1, len(train_idx) // cfg.batch_size)
+
+    weights = cfg.weights if cfg.arch in TRANSFER_ARCHS else None
+    model = build_model(cfg.arch, cfg.img_size, 1, len(names), weights=weights)
+    run_dir = os.path.join(cfg.log_dir, f"{cfg.name}-{dt.datetime.now():%Y%m%d-%H%M%S}")
+    os.makedirs(run_dir, exist_ok=True)
+    checkpoint = os.path.join(run_dir, "best.weights.h5")
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
+        keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", save_best_only=True, save_weights_only=True),
+        keras.callbacks.CSVLogger(os.path.join(run_dir, "epochs.csv"), append=True),
+        keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"), write_graph=False),
+    ]
+    if cfg.max_minutes:
+        callbacks.append(TimeLimit.callback(keras, cfg.max_minutes))
+
+    backbone = backbone_of(model)
+    if cfg.arch in TRANSFER_ARCHS and backbone is not None:
+        backbone.trainable = False  # stage 1: train the new head on a frozen base
+        _fit(keras, model, train_ds, val_ds, cfg.epochs, cfg.learning_rate, steps, class_weight, callbacks, cfg)
+        backbone.trainable = True  # stage 2: fine-tune everything at a lower rate
+        _fit(keras, model, train_ds, val_ds, cfg.fine_tune_epochs, cfg.learning_rate / 10, steps, class_weight, callbacks, cfg)
+    else:
+        _fit(keras, model, train_ds, val_ds, cfg.epochs, cfg.learning_rate, steps, class_weight, callbacks, cfg)
+    train_seconds = time.time() - started
+
+    from core.keras_support import logits_model
+
+    val_images = split.images[val_idx].astype(np.float32)
+    val_logits = logits_model(model).predict(val_images, batch_size=128, verbose=0)
+    temperature = fit_temperature(val_logits, split.labels[val_idx])
+    val_probs = softmax(val_logits, temperature)
+    val_accuracy = float((val_probs.argmax(1) == split.labels[val_idx]).mean())
+
+    os.makedirs(cfg.out, exist_ok=True)
+    model_path = os.path.join(cfg.out, f"{cfg.name}.keras")
+    model.save(model_path)
+    card = {
+        "name": cfg.name,
+        "version": __version__,
+        "trained": True,
+        "architecture": cfg.arch,
+        "parameters": int(model.count_params()),
+        "classes": names,
+        "display_names": {"glioma": "Glioma", "meningioma": "Meningioma", "notumor": "No tumour", "pituitary": "Pituitary tumour"},
+        "input_size": cfg.img_size,
+        "channels": 1,
+        "preprocessing": {
+            "name": PREPROCESSING_NAME,
+            "function": "core.preprocess.preprocess",
+            "description": "greyscale (BT.601 luma); crop black background around the head; pad to a square; "
+            "resize; scale the head's 0.5-99.5 percentile intensity range to [0, 1]",
+        },
+        "output": "softmax over logits / temperature (core.classifier applies the temperature)",
+        "temperature": temperature,
+        "low_confidence_threshold": 0.70,
+        "training_data": {
+            "dataset": "Brain Tumor MRI Dataset (Kaggle, M. Nickparvar; CC0): figshare + SARTAJ + Br35H",
+            "split_used": "Training/",
+            "train_images": int(len(train_idx)),
+            "validation_images": int(len(val_idx)),
+            "train_counts": {n: int(c) for n, c in zip(names, counts)},
+            "validation_split": f"by near-duplicate group ({HASH_NAME}, <= {MAX_DISTANCE} bits), stratified by class, seed {cfg.seed}",
+            "augmentation": "affine (rotation 20 deg, shift 15%, shear 8 deg, zoom 0.85-1.15, h-flip), brightness, contrast, gamma, bias field, blur, noise, down/up-sampling",
+        },
+        "training": {
+            "config": {k: v for k, v in asdict(cfg).items() if k not in ("data", "cache_dir", "log_dir")},
+            "epochs_run": None,
+            "seconds": round(train_seconds, 1),
+            "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores; TensorFlow {tf.__version__}",
+            "validation_accuracy_calibrated": val_accuracy,
+            "log_dir": run_dir,
+        },
+        "date": dt.date.today().isoformat(),
+        "metrics": {},
+        "sha256": sha256_of(model_path),
+    }
+    csv_path = os.path.join(run_dir, "epochs.csv")
+    if os.path.exists(csv_path):
+        with open(csv_path) as handle:
+            card["training"]["epochs_run"] = max(0, sum(1 for _ in handle) - 1)
+    card_path = os.path.join(cfg.out, f"{cfg.name}.json")
+    write_card(card_path, card)
+    print(json.dumps({"model": model_path, "card": card_path, "temperature": temperature,
+                      "validation_accuracy": val_accuracy, "train_seconds": round(train_seconds, 1)}))
+    return {"model_path": model_path, "card_path": card_path, "run_dir": run_dir}

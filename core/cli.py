@@ -6,6 +6,17 @@ Contract (documented in README.md):
   exit 2  usage error
   exit 3  the model could not be loaded (missing, corrupt, checksum mismatch, refused)
 Results go to stdout, one line per scan; progress and messages go to stderr.
+
+Multi-slice scans (DICOM multi-frame, NIfTI; see ``core.volume``):
+  --slice N (alias --frame N)  use slice/frame N (from 0) instead of the middle one;
+                               ordinary images only have slice 0
+  predict --all-slices         one line per slice of each scan instead of one per scan
+  Records of multi-slice scans carry "slice" (the index used) and "slices" (how
+  many); records of windowed scans (DICOM, NIfTI) carry "window": {"center",
+  "width", "source": "file" | "voi_lut" | "percentile" | "user"}. CSV gains a
+  trailing "slice" column. explain names files <stem>.slice<N>.<method>.png for
+  multi-slice scans, and --report adds <stem>.report.pdf (never overwritten
+  without --force).
 """
 
 from __future__ import annotations
@@ -43,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     p.add_argument("--batch-size", type=_positive_int, default=32)
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    which = p.add_mutually_exclusive_group()
+    _add_slice_option(which)
+    which.add_argument("--all-slices", action="store_true", help="one result per slice/frame of each scan")
 
     e = sub.add_parser("explain", help="write Grad-CAM / Grad-CAM++ overlays and heatmaps")
     e.add_argument("paths", nargs="+", metavar="SCAN")
@@ -52,8 +66,24 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--alpha", type=float, default=0.4, help="overlay opacity 0..1 (default 0.4)")
     e.add_argument("--colormap", default="jet")
     e.add_argument("--force", action="store_true", help="overwrite existing output files")
+    e.add_argument("--report", action="store_true", help="also write a one-page PDF report <stem>.report.pdf")
+    _add_slice_option(e)
     e.add_argument("--model", dest="sub_model", help="model file (default: bundled)")
     return parser
+
+
+def _add_slice_option(parser):
+    parser.add_argument(
+        "--slice", "--frame", dest="index", type=_non_negative_int, metavar="N",
+        help="slice (NIfTI) or frame (DICOM) N, counted from 0 (default: the middle one)",
+    )
+
+
+def _non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
 
 
 def _positive_int(text):
@@ -70,7 +100,7 @@ def run_cli(argv) -> int:
     if args.self_test:
         return self_test(model_path)
     if args.command == "predict":
-        return predict(args.paths, model_path, args.format, args.batch_size, args.quiet)
+        return predict(args.paths, model_path, args.format, args.batch_size, args.quiet, args.index, args.all_slices)
     if args.command == "explain":
         if not 0.0 <= args.alpha <= 1.0:
             parser.error("--alpha must be between 0 and 1")
@@ -108,21 +138,41 @@ def self_test(model_path) -> int:
     return EXIT_OK
 
 
-def _read_and_preprocess(path, input_size):
-    """Worker-thread job: decode + preprocess one file; errors come back as text."""
-    from core.io import load_scan
+def _read_and_preprocess(path, input_size, index=None, all_slices=False):
+    """Worker-thread job: decode + preprocess one file -> a list of
+    (path, extra record fields, tensor | None, error | None), one per slice used."""
     from core.preprocess import preprocess
 
     try:
-        scan = load_scan(path)
-        tensor, _ = preprocess(scan.pixels, input_size)
-        return path, tensor, None
+        if all_slices:
+            from core.volume import load_volume
+
+            volume = load_volume(path)
+            scans = [volume.scan(i) for i in range(len(volume))]
+        else:
+            from core.io import load_scan
+
+            scans = [load_scan(path, index=index)]
+        return [(path, _scan_fields(scan, index is not None or all_slices),
+                 preprocess(scan.pixels, input_size)[0], None) for scan in scans]
     except ScanError as err:
-        return path, None, err.problem
+        return [(path, {}, None, err.problem)]
     except MemoryError:
-        return path, None, "not enough memory to process this image"
+        return [(path, {}, None, "not enough memory to process this image")]
     except Exception as err:  # a defect in a decoder must not stop the batch
-        return path, None, f"could not process image ({type(err).__name__})"
+        return [(path, {}, None, f"could not process image ({type(err).__name__})")]
+
+
+def _scan_fields(scan, slice_asked=False) -> dict:
+    """Which slice and window a result is about (only where there is something to say)."""
+    fields = {}
+    if "slice" in scan.info or slice_asked:
+        fields["slice"] = int(scan.info.get("slice", 0))
+    if "slices" in scan.info:
+        fields["slices"] = int(scan.info["slices"])
+    if "window" in scan.info:
+        fields["window"] = scan.info["window"]
+    return fields
 
 
 def _batched(iterable, size):
@@ -141,7 +191,7 @@ class _Writer:
         self.fmt, self.classes, self.stream = fmt, classes, stream or sys.stdout
         if fmt == "csv":
             self.csv = csv.writer(self.stream)
-            self.csv.writerow(["path", "label", "confidence", *classes, "warning", "error"])
+            self.csv.writerow(["path", "label", "confidence", *classes, "warning", "error", "slice"])
 
     def result(self, record: dict):
         if self.fmt == "jsonl":
@@ -150,12 +200,13 @@ class _Writer:
             probs = record.get("probabilities", {})
             self.csv.writerow(
                 [record["path"], record.get("label", ""), record.get("confidence", ""),
-                 *(probs.get(c, "") for c in self.classes), record.get("warning", ""), record.get("error", "")]
+                 *(probs.get(c, "") for c in self.classes), record.get("warning", ""), record.get("error", ""),
+                 record.get("slice", "")]
             )
         self.stream.flush()
 
 
-def predict(paths, model_path, fmt="jsonl", batch_size=32, quiet=False) -> int:
+def predict(paths, model_path, fmt="jsonl", batch_size=32, quiet=False, index=None, all_slices=False) -> int:
     from core.io import find_scans
 
     classifier = _load_classifier(model_path)
@@ -169,36 +220,46 @@ def predict(paths, model_path, fmt="jsonl", batch_size=32, quiet=False) -> int:
 
         progress = tqdm(total=len(found), file=sys.stderr, unit="scan", desc="predict", mininterval=0.5)
     failures = 0
+    # Whole volumes are held in flight with --all-slices, so look fewer files ahead.
+    ahead = 2 if all_slices else batch_size * 2
     # Decoding runs in a thread pool ahead of inference (Pillow and OpenCV release the GIL).
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         jobs = (
-            pool.submit(_read_and_preprocess, path, classifier.input_size) if error is None else (path, error)
+            pool.submit(_read_and_preprocess, path, classifier.input_size, index, all_slices)
+            if error is None else [(path, {}, None, error)]
             for path, error in found
         )
-        pending = _prefetch(jobs, ahead=batch_size * 2)
-        for group in _batched(pending, batch_size):
-            ok = [item for item in group if item[1] is not None]
-            predictions = classifier.predict_batch(_stack([t for _, t, _ in ok])) if ok else []
-            by_path = iter(predictions)
-            for path, tensor, error in group:
+        items = (item for results in _prefetch(jobs, ahead) for item in _ends_file(results))
+        for group in _batched(items, batch_size):
+            ok = [item for item in group if item[2] is not None]
+            predictions = classifier.predict_batch(_stack([item[2] for item in ok])) if ok else []
+            by_item = iter(predictions)
+            for path, fields, tensor, error, _ in group:
                 if tensor is None:
                     failures += 1
                     writer.result({"path": path, "error": error})
                 else:
-                    prediction = next(by_path)
+                    prediction = next(by_item)
                     record = prediction.as_json(path)
+                    record.update(fields)
                     if prediction.low_confidence:
                         record["warning"] = LOW_CONFIDENCE_WARNING
                     writer.result(record)
             if progress:
-                progress.update(len(group))
+                progress.update(sum(item[4] for item in group))
     if progress:
         progress.close()
     return EXIT_SCAN_FAILED if failures else EXIT_OK
 
 
+def _ends_file(results):
+    """Tag each result with 1 on the last one of its file (the progress bar counts files)."""
+    for at, item in enumerate(results):
+        yield (*item, int(at == len(results) - 1))
+
+
 def _prefetch(jobs, ahead):
-    """Keep ``ahead`` decode jobs in flight; yield (path, tensor|None, error|None) in order."""
+    """Keep ``ahead`` decode jobs in flight; yield each job's list of results, in order."""
     from collections import deque
 
     queue = deque()
@@ -211,10 +272,7 @@ def _prefetch(jobs, ahead):
 
 
 def _resolve(job):
-    if isinstance(job, tuple):
-        path, error = job
-        return path, None, error
-    return job.result()
+    return job if isinstance(job, list) else job.result()
 
 
 def _stack(tensors):
@@ -243,28 +301,33 @@ def explain(args, model_path) -> int:
     writer = _Writer("jsonl", classifier.classes)
     failures = 0
     for path in args.paths:
-        stem = os.path.splitext(os.path.basename(path))[0]
-        outputs = [os.path.join(args.out_dir, f"{stem}.{m}.{ext}") for m in methods for ext in ("png", "npy")]
+        try:
+            scan = load_scan(path, index=args.index)
+        except ScanError as err:
+            failures += 1
+            writer.result({"path": path, "error": err.problem})
+            continue
+        stem = os.path.join(args.out_dir, _output_stem(path, scan))
+        outputs = [f"{stem}.{m}.{ext}" for m in methods for ext in ("png", "npy")]
+        if args.report:
+            outputs.append(f"{stem}.report.pdf")
         existing = [o for o in outputs if os.path.exists(o)]
         if existing and not args.force:
             failures += 1
             writer.result({"path": path, "error": f"{existing[0]} already exists (use --force to overwrite)"})
             continue
-        try:
-            scan = load_scan(path)
-        except ScanError as err:
-            failures += 1
-            writer.result({"path": path, "error": err.problem})
-            continue
         result = engine.explain(scan.pixels, args.target)
         display = scan.display_uint8()
+        overlays = {}
         for method in methods:
             heatmap = result.heatmaps[method]
-            Image.fromarray(overlay(display, heatmap, args.alpha, args.colormap)).save(
-                os.path.join(args.out_dir, f"{stem}.{method}.png")
-            )
-            np.save(os.path.join(args.out_dir, f"{stem}.{method}.npy"), heatmap.astype(np.float32))
+            overlays[method] = overlay(display, heatmap, args.alpha, args.colormap)
+            Image.fromarray(overlays[method]).save(f"{stem}.{method}.png")
+            np.save(f"{stem}.{method}.npy", heatmap.astype(np.float32))
+        if args.report:
+            _write_report(f"{stem}.report.pdf", classifier, scan, display, overlays[methods[0]], methods[0], result)
         record = result.prediction.as_json(path)
+        record.update(_scan_fields(scan, args.index is not None))
         if result.prediction.low_confidence:
             record["warning"] = LOW_CONFIDENCE_WARNING
         record["target"] = result.target_class
@@ -272,3 +335,38 @@ def explain(args, model_path) -> int:
         record["files"] = outputs
         writer.result(record)
     return EXIT_SCAN_FAILED if failures else EXIT_OK
+
+
+METHOD_NAMES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "layercam": "LayerCAM"}
+
+
+def _output_stem(path, scan) -> str:
+    """``scan.nii.gz`` -> ``scan``; multi-slice scans add ``.slice<N>`` so slices do not collide."""
+    name = os.path.basename(path)
+    stem = name[: -len(".nii.gz")] if name.lower().endswith(".nii.gz") else os.path.splitext(name)[0]
+    if "slices" in scan.info:
+        stem += f".slice{scan.info['slice']:03d}"
+    return stem
+
+
+def _write_report(report_path, classifier, scan, display, overlay_rgb, method, result):
+    from core.report import write_pdf_report
+
+    notes = []
+    if "slices" in scan.info:
+        notes.append(f"Slice {scan.info['slice']} of {scan.info['slices']} ({scan.format})")
+    window = scan.info.get("window")
+    if window and window.get("center") is not None:
+        notes.append(f"Window: center {window['center']:g}, width {window['width']:g} ({window['source']})")
+    elif window:
+        notes.append(f"Window: {window['source']}")
+    write_pdf_report(
+        report_path, display, overlay_rgb, result.prediction,
+        class_names={c: classifier.card.display_name(c) for c in classifier.classes},
+        method_name=METHOD_NAMES.get(method, method),
+        model_name=classifier.name,
+        model_sha256=classifier.checksum,
+        target_name=result.target_class,
+        notes=notes,
+        overwrite=True,  # the no-overwrite rule was applied above, with every other output
+    )

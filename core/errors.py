@@ -32,3 +32,23 @@ class UnreadableFileError(ScanError):
 
 class ModelError(Exception):
     """The model or its card is missing, corrupt, tampered with or unusable."""
+
+
+class CorruptHeaderError(ScanError):
+    """A DICOM/NIfTI header that cannot be parsed or contradicts the data it describes."""
+
+
+class NoPixelDataError(ScanError):
+    """A valid DICOM file that carries no image (a report, a presentation state, ...)."""
+
+
+class UnsupportedCompressionError(ScanError):
+    """Pixel data compressed with a transfer syntax no installed decoder handles."""
+
+
+class UnsupportedImageError(ScanError):
+    """A readable file whose image kind this application does not handle (e.g. a colour model)."""
+
+
+class IndexOutOfRangeError(ScanError):
+    """A slice/frame index outside the scan."""

@@ -1,13 +1,15 @@
 """Open a scan from disk, by content not by extension, into a greyscale float32 array.
 
-The source file is only ever opened for reading.
+Ordinary images go through Pillow; DICOM (``DICM`` at byte 128) and NIfTI
+(its header magic, gzipped or not) go through ``core.volume``. The source
+file is only ever opened for reading.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -30,14 +32,18 @@ MAX_PIXELS = 40_000_000
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float64)
 
 # File-name suffixes offered in the open dialog. Loading itself ignores them.
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+IMAGE_SUFFIXES = (
+    ".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".dcm", ".nii", ".nii.gz",
+)
 
 
 @dataclass(frozen=True)
 class Scan:
     """A 2-D greyscale scan plus where it came from."""
 
-    pixels: np.ndarray  # (height, width) float32, in the source's own intensity units
+    # (height, width) float32: the source's own intensity units, or 0..255 when a
+    # window was applied (then ``info["window"]`` says which: DICOM, NIfTI, a caller's)
+    pixels: np.ndarray
     path: str
     format: str  # "JPEG", "PNG", ...
     original_size: tuple[int, int]  # (width, height) as stored in the file
@@ -57,7 +63,13 @@ class Scan:
         return os.path.basename(self.path)
 
     def display_uint8(self) -> np.ndarray:
-        """An 8-bit view for the screen: 0.5-99.5 percentile range stretched to 0-255."""
+        """An 8-bit view for the screen.
+
+        Windowed pixels are shown as they are (the classifier sees the same image);
+        others get their 0.5-99.5 percentile range stretched to 0-255.
+        """
+        if "window" in self.info:
+            return np.clip(np.rint(self.pixels), 0, 255).astype(np.uint8)
         return to_display_uint8(self.pixels)
 
 
@@ -71,10 +83,34 @@ def to_display_uint8(pixels: np.ndarray) -> np.ndarray:
     return np.clip(scaled, 0, 255).astype(np.uint8)
 
 
-def load_scan(path: str | os.PathLike) -> Scan:
-    """Read one scan. Raises a ``ScanError`` subclass with a one-line message on failure."""
+def load_scan(path: str | os.PathLike, index: int | None = None, window=None) -> Scan:
+    """Read one scan. Raises a ``ScanError`` subclass with a one-line message on failure.
+
+    ``index``: which slice of a multi-slice scan (DICOM frame, NIfTI axial slice),
+    from 0; ``None`` = the middle one. Ordinary images have only slice 0.
+    ``window``: ``(center, width)`` in the source's units, or ``None`` for the
+    automatic choice (see ``core.dicom``, ``core.nifti``; ordinary images are not
+    windowed unless asked). Out-of-range ``index`` -> ``IndexOutOfRangeError``.
+    """
     path = str(path)
     _check_file(path)
+    from core import volume  # imports this module, so not at the top
+
+    if volume.volume_format(path):
+        return volume.load_volume(path, window).scan(index)
+    volume.checked_index(path, index, 1)
+    scan = _load_image(path)
+    if window is None:
+        return scan
+    from core.window import apply_window, check_window, window_info
+
+    center, width = check_window(window)
+    info = {**scan.info, "window": window_info(center, width, "user")}
+    return replace(scan, pixels=apply_window(scan.pixels, center, width), info=info)
+
+
+def _load_image(path: str) -> Scan:
+    """An ordinary image file through Pillow."""
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error.

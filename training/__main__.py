@@ -35,6 +35,7 @@ def main(argv=None) -> int:
     e.add_argument("--data", required=True)
     e.add_argument("--model", required=True)
     e.add_argument("--report-dir", default=None)
+    e.add_argument("--split", default="Testing", help="sub-folder holding <class>/ folders ('.' for DIR itself)")
     e.add_argument("--cache-dir", default=TrainConfig.cache_dir)
     e.add_argument("--update-card", action="store_true", help="write the metrics into the model card")
     e.add_argument("--run-dir", default=None, help="training run folder (for learning curves)")
@@ -61,7 +62,7 @@ def main(argv=None) -> int:
     if not os.path.exists(args.model):
         print(f"error: model not found: {args.model}", file=sys.stderr)
         return 2
-    evaluate(args.data, args.model, args.report_dir, args.cache_dir, args.update_card, args.run_dir)
+    evaluate(args.data, args.model, args.report_dir, args.cache_dir, args.update_card, args.run_dir, args.split)
     return 0
 
 

@@ -31,21 +31,33 @@ def predict_files(classifier: Classifier, paths, batch_size=64, progress=True):
     return np.concatenate(logits), np.stack(bits)
 
 
-def evaluate(data_dir, model_path, report_dir=None, cache_dir=None, update_card=False, run_dir=None) -> dict:
+def evaluate(data_dir, model_path, report_dir=None, cache_dir=None, update_card=False, run_dir=None,
+             split="Testing") -> dict:
+    """Evaluate on ``data_dir/<split>/<class>/``.
+
+    An external set (other hospitals, other sequences) only needs that layout:
+    ``--split .`` reads ``data_dir/<class>/``; without a Training/ folder beside
+    it the leak-free subset is the whole set.
+    """
     classifier = Classifier.load(model_path)
-    names = class_names(data_dir)
-    if names != classifier.classes:
-        raise ValueError(f"dataset classes {names} differ from the model's {classifier.classes}")
-    paths, labels = list_split(data_dir, "Testing", names)
+    names = classifier.classes
+    split_dir = os.path.normpath(os.path.join(data_dir, split))
+    present = sorted(d for d in os.listdir(split_dir) if os.path.isdir(os.path.join(split_dir, d)))
+    if not set(present) <= set(names):
+        raise ValueError(f"folders {present} in {split_dir} are not all among the model's classes {names}")
+    paths, labels = list_split(data_dir, split, names)
     logits, test_bits = predict_files(classifier, paths)
     probs = classifier.probabilities(logits)
 
-    train = load_split(data_dir, "Training", names, classifier.input_size, cache_dir, progress=False)
+    if os.path.isdir(os.path.join(data_dir, "Training")):
+        train = load_split(data_dir, "Training", class_names(data_dir), classifier.input_size, cache_dir, progress=False)
 
-    class _Bits:  # leak_free_test_indices needs objects with .hash_bits
-        hash_bits = test_bits
+        class _Bits:  # leak_free_test_indices needs objects with .hash_bits
+            hash_bits = test_bits
 
-    leak_free = leak_free_test_indices(_Bits, train)
+        leak_free = leak_free_test_indices(_Bits, train)
+    else:
+        leak_free = np.arange(len(labels))
     results = {
         "full_test": classification_metrics(probs, labels, names),
         "leak_free_test": classification_metrics(probs[leak_free], labels[leak_free], names),

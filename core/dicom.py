@@ -1,0 +1,244 @@
+"""DICOM files (pydicom) -> windowed frames, the way DICOM viewers show them.
+
+Per frame: stored values -> modality LUT (Rescale Slope/Intercept or a LUT)
+-> window: the caller's, else the file's VOI LUT or Window Center/Width, else
+the 0.5-99.5 percentile range of the whole file -> 0..255 -> inverted for
+MONOCHROME1. The result is what the screen shows *and* what the classifier
+gets.
+
+Privacy: only technical attributes are read. Patient attributes (name, ID,
+birth date, ...) are never accessed, so they cannot reach ``Scan.info``, logs
+or error messages; messages are our own text, never pydicom's (which may
+quote element values).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.errors import (
+    CorruptHeaderError,
+    ImageTooLargeError,
+    NoPixelDataError,
+    TruncatedImageError,
+    UnsupportedCompressionError,
+    UnsupportedImageError,
+)
+from core.window import apply_window, check_window, percentile_window, window_info
+
+MAGIC_OFFSET, MAGIC = 128, b"DICM"
+# A whole multi-frame file is decoded at once; above this many pixels it is refused.
+MAX_VOXELS = 300_000_000
+PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+# Copied per frame so the LUT functions see one frame's attributes (Enhanced MR
+# stores rescale and window per frame, inside functional-group sequences).
+_FRAME_KEYWORDS = (
+    "PhotometricInterpretation", "BitsAllocated", "BitsStored", "PixelRepresentation",
+    "RescaleSlope", "RescaleIntercept", "ModalityLUTSequence",
+    "WindowCenter", "WindowWidth", "VOILUTFunction", "VOILUTSequence",
+)
+_FRAME_GROUPS = ("PixelValueTransformationSequence", "FrameVOILUTSequence")
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float64)
+
+
+def is_dicom(head: bytes) -> bool:
+    """True for a DICOM Part 10 file: ``DICM`` after the 128-byte preamble."""
+    return head[MAGIC_OFFSET : MAGIC_OFFSET + 4] == MAGIC
+
+
+def count_frames(path: str) -> int:
+    ds = _read(path, stop_before_pixels=True)
+    return _frame_count(path, ds)
+
+
+def read_dicom(path: str, window=None) -> tuple[np.ndarray, dict, list[dict]]:
+    """-> ((frames, rows, cols) float32 in 0..255, file-wide info, the window of each frame).
+
+    ``window`` is ``(center, width)`` in modality units (after Rescale
+    Slope/Intercept); ``None`` uses the file's window, else the percentile window.
+    """
+    user_window = None if window is None else check_window(window)
+    ds = _read(path, stop_before_pixels=False)
+    _check_has_pixels(path, ds)
+    try:
+        photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
+        samples = int(ds.get("SamplesPerPixel", 1))
+        frames = _frame_count(path, ds)
+        rows, cols = int(ds.Rows), int(ds.Columns)
+        syntax = ds.file_meta.get("TransferSyntaxUID")
+    except Exception:  # a value that does not parse is a damaged header
+        raise CorruptHeaderError(path, "DICOM header is damaged (image size or pixel format unreadable)") from None
+    if rows < 1 or cols < 1:
+        raise CorruptHeaderError(path, f"DICOM header gives an empty image ({cols}x{rows})")
+    if rows * cols * frames * samples > MAX_VOXELS:
+        raise ImageTooLargeError(path, f"DICOM image is {frames} x {cols}x{rows}, above the {MAX_VOXELS:,}-pixel limit")
+    if photometric not in ("MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422", "PALETTE COLOR"):
+        raise UnsupportedImageError(path, f"DICOM photometric interpretation {photometric} is not supported")
+    _check_decoder(path, syntax)
+    raw = _decode(path, ds)
+    if raw.size % (frames * rows * cols):  # e.g. Number of Frames not matching the data
+        raise CorruptHeaderError(path, f"DICOM header ({frames} x {cols}x{rows}) does not match its pixel data")
+    raw = raw.reshape(frames, rows, cols, -1)
+
+    out = np.empty((frames, rows, cols), dtype=np.float32)
+    windows: list[dict | None] = [None] * frames
+    for i in range(frames):
+        if photometric.startswith("MONOCHROME"):
+            out[i], windows[i] = _window_frame(raw[i, ..., 0], _frame_dataset(ds, i), user_window)
+        else:
+            out[i] = _grey_from_colour(raw[i], ds)
+            if user_window:
+                out[i], windows[i] = apply_window(out[i], *user_window), window_info(*user_window, "user")
+    pending = [i for i, w in enumerate(windows) if w is None]
+    if pending:  # one percentile window over all such frames, so they stay comparable
+        center, width = percentile_window(out[pending])
+        for i in pending:
+            out[i], windows[i] = apply_window(out[i], center, width), window_info(center, width, "percentile")
+    if photometric == "MONOCHROME1":  # minimum value means white
+        np.subtract(255.0, out, out=out)
+    info = {
+        "frames": frames,
+        "photometric": photometric,
+        "modality": str(ds.get("Modality", "")) or None,
+        "transfer_syntax": syntax.name if syntax else None,
+    }
+    return out, info, windows
+
+
+def _read(path: str, stop_before_pixels: bool):
+    import pydicom
+
+    try:
+        return pydicom.dcmread(path, stop_before_pixels=stop_before_pixels)
+    except MemoryError:
+        raise ImageTooLargeError(path, "not enough memory to read this DICOM file") from None
+    except Exception:  # InvalidDicomError, EOFError, struct errors, bad lengths ...
+        raise CorruptHeaderError(path, "DICOM header is damaged or unreadable") from None
+
+
+def _check_has_pixels(path: str, ds) -> None:
+    # pydicom reads past a damaged header without complaint; no transfer syntax tells.
+    if "TransferSyntaxUID" not in ds.file_meta:
+        raise CorruptHeaderError(path, "DICOM header is damaged (no transfer syntax)")
+    if any(k in ds for k in PIXEL_KEYWORDS):
+        return
+    sop = ds.file_meta.get("MediaStorageSOPClassUID")
+    kind = getattr(sop, "name", None) or "unknown kind"
+    if "Image Storage" in kind:  # an image object without its image: cut short
+        raise NoPixelDataError(path, f"DICOM {kind} file has no pixel data (cut short or damaged?)")
+    raise NoPixelDataError(path, f"DICOM file has no pixel data ({kind}, not an image)")
+
+
+def _frame_count(path: str, ds) -> int:
+    try:
+        frames = int(ds.get("NumberOfFrames") or 1)
+    except (TypeError, ValueError):
+        raise CorruptHeaderError(path, "DICOM header has an unreadable Number of Frames") from None
+    if frames < 1:
+        raise CorruptHeaderError(path, f"DICOM header gives {frames} frames")
+    return frames
+
+
+def _check_decoder(path: str, syntax) -> None:
+    from pydicom.pixels import get_decoder
+
+    if syntax is None or not syntax.is_compressed:
+        return
+    try:
+        available = get_decoder(syntax).is_available
+    except NotImplementedError:
+        available = False
+    if not available:
+        raise UnsupportedCompressionError(path, f"{syntax.name} ({syntax}): no decoder installed")
+
+
+def _decode(path: str, ds) -> np.ndarray:
+    try:
+        return np.asarray(ds.pixel_array)
+    except MemoryError:
+        raise ImageTooLargeError(path, "not enough memory to decode this DICOM image") from None
+    except Exception:  # short pixel data, a decoder failing on damaged data ...
+        raise TruncatedImageError(path, "DICOM pixel data is truncated or damaged") from None
+
+
+def _frame_dataset(ds, index: int):
+    """The attributes that govern frame ``index``: top level, then shared, then per-frame groups."""
+    from pydicom.dataset import Dataset
+
+    frame = Dataset()
+    for keyword in _FRAME_KEYWORDS:
+        if keyword in ds:
+            frame[keyword] = ds[keyword]
+    for sequence, at in (("SharedFunctionalGroupsSequence", 0), ("PerFrameFunctionalGroupsSequence", index)):
+        groups = ds.get(sequence)
+        if not groups or at >= len(groups):
+            continue
+        for group in _FRAME_GROUPS:
+            items = groups[at].get(group)
+            if items:
+                for element in items[0]:
+                    frame[element.tag] = element
+    frame.file_meta = ds.file_meta  # LUT data stored as OW needs the byte order
+    return frame
+
+
+def _window_frame(stored: np.ndarray, frame, user_window):
+    """One monochrome frame -> (0..255 float32, window info), or (modality values, None) if
+    the percentile window must be computed over all frames first."""
+    from pydicom.pixels import apply_modality_lut
+
+    values = apply_modality_lut(stored, frame)
+    if user_window:
+        return apply_window(values, *user_window), window_info(*user_window, "user")
+    lut = frame.get("VOILUTSequence")
+    if lut and "LUTDescriptor" in lut[0] and "LUTData" in lut[0]:
+        windowed = _file_voi(np.rint(values).astype(np.int64), frame, prefer_lut=True)
+        if windowed is not None:
+            return windowed, window_info(None, None, "voi_lut")
+    if frame.get("WindowCenter") is not None and frame.get("WindowWidth") is not None:
+        windowed = _file_voi(values, frame, prefer_lut=False)
+        if windowed is not None:
+            return windowed, window_info(_first(frame.WindowCenter), _first(frame.WindowWidth), "file")
+    return values.astype(np.float32), None
+
+
+def _file_voi(values: np.ndarray, frame, prefer_lut: bool):
+    """pydicom's VOI LUT / windowing, rescaled from its output range to 0..255.
+
+    The output range is read off the function itself (its values far below and far
+    above the window), so LINEAR, LINEAR_EXACT, SIGMOID and LUTs all come out right.
+    ``None`` if the file's window is invalid (e.g. width 0): the caller falls back.
+    """
+    from pydicom.pixels import apply_voi_lut
+
+    try:
+        with np.errstate(over="ignore"):
+            out = apply_voi_lut(values, frame, prefer_lut=prefer_lut).astype(np.float64)
+            if prefer_lut:
+                bits = int(frame.VOILUTSequence[0].LUTDescriptor[2])
+                ends = np.array([0.0, 2.0**bits - 1])
+            else:
+                extremes = np.array([-1e300, 1e300])
+                ends = apply_voi_lut(extremes, frame, prefer_lut=False).astype(np.float64)
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError, NotImplementedError):
+        return None
+    if not np.isfinite(ends).all() or ends[1] == ends[0]:
+        return None
+    return np.clip((out - ends[0]) * (255.0 / (ends[1] - ends[0])), 0, 255).astype(np.float32)
+
+
+def _first(value) -> float:
+    """Window Center/Width may hold several alternatives; pydicom applies the first."""
+    try:
+        return float(value[0])
+    except TypeError:
+        return float(value)
+
+
+def _grey_from_colour(frame: np.ndarray, ds) -> np.ndarray:
+    """A colour frame (secondary capture, screenshot) -> luma, same weights as ``core.io``."""
+    if frame.shape[-1] == 1:  # PALETTE COLOR: one index per pixel, colours from the LUT
+        from pydicom.pixels import apply_color_lut
+
+        frame = apply_color_lut(frame[..., 0], ds)
+    return (frame.astype(np.float64) @ LUMA_WEIGHTS).astype(np.float32)

@@ -1,0 +1,46 @@
+"""Is this a brain MRI at all? Cheap checks run beside every prediction.
+
+A classifier always answers one of its four classes, even for a holiday photo.
+Three checks, in order, give a plain-language warning instead of silence:
+  1. blank: no contrast to speak of;
+  2. colour: strongly coloured pixels (MRI is greyscale; the dataset's RGB files are grey);
+  3. energy: the model's energy score T*logsumexp(logits/T) below a threshold chosen
+     on validation data (low energy = unlike anything seen in training).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NOT_MRI_WARNING = "this does not look like a brain MRI: the result is not meaningful"
+BLANK_WARNING = "the image is blank or nearly uniform: the result is not meaningful"
+COLOUR_WARNING = "this is a colour image, not a greyscale MRI: the result is not meaningful"
+# Mean chroma (max-min over R, G, B, in 0..255) above which an image is a colour picture.
+COLOUR_CHROMA_LIMIT = 12.0
+
+
+def energy(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = np.asarray(logits, np.float64) / temperature
+    top = z.max(axis=-1, keepdims=True)
+    return (temperature * (top[..., 0] + np.log(np.exp(z - top).sum(axis=-1)))).astype(np.float32)
+
+
+def is_blank(pixels: np.ndarray) -> bool:
+    low, high = np.percentile(pixels, [1, 99])
+    scale = max(abs(float(high)), abs(float(low)), 1e-6)
+    return (high - low) <= 0.02 * scale or float(np.std(pixels)) < 1e-6
+
+
+def assess(pixels: np.ndarray, logits_row: np.ndarray, card_data: dict, chroma: float | None = None) -> str | None:
+    """A warning for scans the model cannot meaningfully judge, else None."""
+    if is_blank(pixels):
+        return BLANK_WARNING
+    if chroma is not None and chroma > COLOUR_CHROMA_LIMIT:
+        return COLOUR_WARNING
+    ood = card_data.get("ood") or {}
+    threshold = ood.get("energy_threshold")
+    if threshold is not None:
+        score = float(energy(logits_row[np.newaxis], float(card_data.get("temperature", 1.0)))[0])
+        if score < float(threshold):
+            return NOT_MRI_WARNING
+    return None

@@ -1,0 +1,107 @@
+"""One-page PDF report: scan, heatmap overlay, probabilities, model identity, disclaimer.
+
+Drawn on a bare ``matplotlib.figure.Figure`` (rendered by the PDF backend),
+never through pyplot, so it needs no display, touches no global backend
+(the GUI's TkAgg stays as it is) and is safe from a worker thread.
+No patient data is written: the caller passes pixels and a prediction only.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+import numpy as np
+
+from core.version import APP_NAME
+
+DISCLAIMER = "Research and education only — not a diagnosis."
+A4_PORTRAIT_INCHES = (8.27, 11.69)
+
+
+def write_pdf_report(
+    path,
+    scan_display_uint8: np.ndarray,
+    overlay_rgb: np.ndarray,
+    prediction,
+    class_names: dict | None = None,
+    method_name: str = "Grad-CAM",
+    model_name: str = "",
+    model_sha256: str = "",
+    date: str | datetime | None = None,
+    disclaimer: str = DISCLAIMER,
+    *,
+    target_name: str | None = None,
+    notes=(),
+    overwrite: bool = False,
+) -> str:
+    """Write the report to ``path`` and return it.
+
+    ``prediction`` is a ``core.classifier.Prediction``; ``class_names`` maps class
+    -> display name (missing ones show as they are); ``date`` defaults to now (UTC);
+    ``target_name`` is the class the heatmap explains if not the predicted one;
+    ``notes`` are extra short lines (e.g. slice and window). Raises
+    ``FileExistsError`` if ``path`` exists and ``overwrite`` is false.
+    """
+    from matplotlib.figure import Figure
+
+    path = os.fspath(path)
+    names = class_names or {}
+    shown = lambda c: names.get(c, c)  # noqa: E731 - a one-line lookup
+    if date is None:
+        date = datetime.now(timezone.utc)
+    if isinstance(date, datetime):
+        date = date.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+    figure = Figure(figsize=A4_PORTRAIT_INCHES)
+    figure.text(0.5, 0.965, "Brain MRI classification report", ha="center", fontsize=16, weight="bold")
+    figure.text(0.5, 0.94, disclaimer, ha="center", fontsize=11, color="#b00020", weight="bold")
+
+    for box, image, title in (
+        ((0.05, 0.55, 0.43, 0.36), scan_display_uint8, "Scan"),
+        ((0.52, 0.55, 0.43, 0.36), overlay_rgb, f"{method_name}: {shown(target_name or prediction.label)}"),
+    ):
+        axes = figure.add_axes(box)
+        axes.imshow(np.asarray(image), cmap="gray" if np.ndim(image) == 2 else None, vmin=0, vmax=255,
+                    interpolation="nearest")
+        axes.set_title(title, fontsize=11)
+        axes.set_axis_off()
+
+    classes = list(prediction.probabilities)
+    probs = [float(prediction.probabilities[c]) for c in classes]
+    bars = figure.add_axes((0.3, 0.36, 0.6, 0.16))
+    colours = ["#1f77b4" if c == prediction.label else "#9aa5b1" for c in classes]
+    bars.barh([shown(c) for c in classes], probs, color=colours)
+    bars.invert_yaxis()  # first class on top, as listed in the model card
+    bars.set_xlim(0, 1)
+    bars.set_xlabel("probability")
+    for y, p in enumerate(probs):
+        bars.text(min(p + 0.01, 0.88), y, f"{p:.1%}", va="center", fontsize=9)
+
+    lines = [
+        (f"Predicted: {shown(prediction.label)} ({prediction.confidence:.1%})", 13, "bold"),
+    ]
+    if prediction.low_confidence:
+        lines.append(("Low confidence: review by a specialist.", 11, "bold"))
+    lines += [(note, 10, "normal") for note in notes]
+    lines += [
+        (f"Model: {model_name}", 10, "normal"),
+        (f"Model SHA-256: {model_sha256}", 8, "normal"),
+        (f"Date: {date}", 10, "normal"),
+    ]
+    y = 0.29
+    for text, size, weight in lines:
+        figure.text(0.08, y, text, fontsize=size, weight=weight)
+        y -= 0.028
+    figure.text(0.5, 0.03, disclaimer, ha="center", fontsize=10, color="#b00020")
+
+    metadata = {"Title": "Brain MRI classification report", "Subject": disclaimer, "Creator": APP_NAME}
+    # "x": create, failing if it exists - no check-then-write race.
+    with open(path, "wb" if overwrite else "xb") as handle:
+        try:
+            figure.savefig(handle, format="pdf", metadata=metadata)
+        except BaseException:
+            handle.close()
+            os.remove(path)
+            raise
+    return path

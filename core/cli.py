@@ -153,7 +153,7 @@ def _read_and_preprocess(path, input_size, index=None, all_slices=False):
             from core.io import load_scan
 
             scans = [load_scan(path, index=index)]
-        return [(path, _scan_fields(scan, index is not None or all_slices),
+        return [(path, {**_scan_fields(scan, index is not None or all_slices), "_checks": _image_checks(scan)},
                  preprocess(scan.pixels, input_size)[0], None) for scan in scans]
     except ScanError as err:
         return [(path, {}, None, err.problem)]
@@ -161,6 +161,23 @@ def _read_and_preprocess(path, input_size, index=None, all_slices=False):
         return [(path, {}, None, "not enough memory to process this image")]
     except Exception as err:  # a defect in a decoder must not stop the batch
         return [(path, {}, None, f"could not process image ({type(err).__name__})")]
+
+
+def _image_checks(scan):
+    from core.ood import is_blank
+
+    return is_blank(scan.pixels), scan.info.get("chroma")
+
+
+def _warning(prediction, checks, card_data):
+    """The out-of-distribution warning if any, else the low-confidence one, else None."""
+    from core.ood import warning_for
+
+    blank, chroma = checks
+    warning = warning_for(blank, chroma, prediction.logits, card_data)
+    if warning is None and prediction.low_confidence:
+        warning = LOW_CONFIDENCE_WARNING
+    return warning
 
 
 def _scan_fields(scan, slice_asked=False) -> dict:
@@ -241,9 +258,11 @@ def predict(paths, model_path, fmt="jsonl", batch_size=32, quiet=False, index=No
                 else:
                     prediction = next(by_item)
                     record = prediction.as_json(path)
+                    checks = fields.pop("_checks")
                     record.update(fields)
-                    if prediction.low_confidence:
-                        record["warning"] = LOW_CONFIDENCE_WARNING
+                    warning = _warning(prediction, checks, classifier.card.data)
+                    if warning:
+                        record["warning"] = warning
                     writer.result(record)
             if progress:
                 progress.update(sum(item[4] for item in group))
@@ -328,8 +347,9 @@ def explain(args, model_path) -> int:
             _write_report(f"{stem}.report.pdf", classifier, scan, display, overlays[methods[0]], methods[0], result)
         record = result.prediction.as_json(path)
         record.update(_scan_fields(scan, args.index is not None))
-        if result.prediction.low_confidence:
-            record["warning"] = LOW_CONFIDENCE_WARNING
+        warning = _warning(result.prediction, _image_checks(scan), classifier.card.data)
+        if warning:
+            record["warning"] = warning
         record["target"] = result.target_class
         record["empty_maps"] = [m for m in methods if result.all_zero[m]]
         record["files"] = outputs

@@ -166,6 +166,7 @@ def _scan_from_pil(path: str, image: Image.Image) -> Scan:
         format=source_format,
         original_size=(width, height),
         mode=source_mode,
+        info={"chroma": colour_chroma(upright)},
     )
 
 
@@ -190,6 +191,16 @@ def pil_to_grey(image: Image.Image) -> np.ndarray:
     # float64 sum so that equal R, G, B give back exactly that grey level
     rgb = np.asarray(image, dtype=np.float64)
     return (rgb @ LUMA_WEIGHTS).astype(np.float32)
+
+
+def colour_chroma(image: Image.Image) -> float:
+    """Mean max-min over R, G, B (0..255): ~0 for grey copies of MRI, large for photos."""
+    if image.mode not in ("RGB", "RGBA", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
+        return 0.0
+    small = image.convert("RGB")
+    small.thumbnail((256, 256))  # a statistic: a thumbnail is enough and bounds the cost
+    rgb = np.asarray(small, dtype=np.int16)
+    return float((rgb.max(axis=2) - rgb.min(axis=2)).mean())
 
 
 def find_scans(paths, suffixes=None):

@@ -33,7 +33,12 @@ def is_blank(pixels: np.ndarray) -> bool:
 
 def assess(pixels: np.ndarray, logits_row: np.ndarray, card_data: dict, chroma: float | None = None) -> str | None:
     """A warning for scans the model cannot meaningfully judge, else None."""
-    if is_blank(pixels):
+    return warning_for(is_blank(pixels), chroma, logits_row, card_data)
+
+
+def warning_for(blank: bool, chroma: float | None, logits_row, card_data: dict) -> str | None:
+    """``assess`` from precomputed image checks (the CLI computes them in its decode threads)."""
+    if blank:
         return BLANK_WARNING
     if chroma is not None and chroma > COLOUR_CHROMA_LIMIT:
         return COLOUR_WARNING

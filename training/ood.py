@@ -57,10 +57,10 @@ def non_mri_images(seed: int = 0):
     for _ in range(12):
         cv2.circle(shapes, tuple(int(v) for v in rng.integers(0, 256, 2)), int(rng.integers(5, 40)), float(rng.integers(50, 255)), -1)
     out.append(("random-discs", shapes, None))
-    text = np.full((200, 400), 255, np.float32)
+    text = np.full((200, 400), 255, np.uint8)  # putText draws on 8-bit images only
     for row in range(6):
         cv2.putText(text, "Lorem ipsum dolor sit amet", (10, 30 + 30 * row), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 0, 2)
-    out.append(("text-document", text, None))
+    out.append(("text-document", text.astype(np.float32), None))
     out += _matplotlib_samples()
     return out
 
@@ -77,8 +77,9 @@ def _matplotlib_samples():
         grey = np.asarray(image.convert("L"), np.float32)
         out.append((f"matplotlib-{name}", grey, _chroma(rgb)))
     for name, key in (("jacksboro_fault_dem.npz", "elevation"), ("topobathy.npz", "topo")):
-        with np.load(cbook.get_sample_data(name)) as data:
-            arr = data[key].astype(np.float32)
+        data = cbook.get_sample_data(name)  # matplotlib opens .npz files itself
+        data = data if hasattr(data, "files") else np.load(data)
+        arr = data[key].astype(np.float32)
         out.append((f"matplotlib-{name}", (arr - arr.min()) / (np.ptp(arr) + 1e-6) * 255, None))
     return out
 

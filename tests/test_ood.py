@@ -1,0 +1,58 @@
+"""core.ood: blank, colour and energy checks, and the CLI's "warning" field."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.cli import run_cli
+from core.ood import BLANK_WARNING, COLOUR_WARNING, NOT_MRI_WARNING, energy, is_blank, warning_for
+
+
+def test_energy_is_temperature_scaled_logsumexp():
+    logits = np.array([[1.0, 2.0, 3.0]])
+    assert energy(logits)[0] == pytest.approx(np.log(np.exp(1) + np.exp(2) + np.exp(3)), rel=1e-6)
+    assert energy(logits, 2.0)[0] == pytest.approx(2 * np.log(np.exp(0.5) + np.exp(1) + np.exp(1.5)), rel=1e-6)
+
+
+def test_blank_detection(head_image):
+    assert is_blank(np.zeros((20, 20))) and is_blank(np.full((20, 20), 77.0))
+    assert not is_blank(head_image.astype(np.float32))
+
+
+def test_warning_order_and_threshold():
+    logits = np.array([0.0, 0.0, 5.0, 0.0])
+    card = {"temperature": 1.0, "ood": {"energy_threshold": 10.0}}
+    assert warning_for(True, None, logits, card) == BLANK_WARNING
+    assert warning_for(False, 40.0, logits, card) == COLOUR_WARNING
+    assert warning_for(False, 0.5, logits, card) == NOT_MRI_WARNING  # energy ~5 < 10
+    assert warning_for(False, 0.5, logits, {"ood": {"energy_threshold": 1.0}}) is None
+    assert warning_for(False, 0.5, logits, {}) is None  # no threshold in the card: no energy check
+
+
+def test_colour_photo_gets_a_warning_in_predict(capsys, tmp_path, tiny_model_path, head_image):
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    Image.fromarray(photo).save(tmp_path / "holiday.jpg")
+    Image.fromarray(np.zeros((64, 64), np.uint8)).save(tmp_path / "blank.png")
+    Image.fromarray(head_image).convert("RGB").save(tmp_path / "grey_rgb.png")  # grey stored as RGB: not colour
+    code = run_cli(["predict", str(tmp_path), "--model", tiny_model_path])
+    records = {os.path.basename(r["path"]): r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert code == 0
+    assert records["holiday.jpg"]["warning"] == COLOUR_WARNING
+    assert records["blank.png"]["warning"] == BLANK_WARNING
+    assert records["grey_rgb.png"].get("warning") != COLOUR_WARNING
+
+
+def test_generated_non_mri_set_is_diverse():
+    from training.ood import matplotlib_mri_slice, non_mri_images
+
+    images = non_mri_images()
+    assert len(images) >= 25
+    assert all(p.ndim == 2 and np.isfinite(p).all() for _, p, _ in images)
+    assert any(name.startswith("matplotlib-grace") and chroma > 12 for name, _, chroma in images)
+    assert matplotlib_mri_slice().shape == (256, 256)

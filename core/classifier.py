@@ -29,6 +29,7 @@ class Prediction:
     probabilities: dict
     low_confidence: bool
     logits: list = field(default_factory=list)
+    ood_distance: float | None = None  # Mahalanobis distance of the features, when the card has statistics
 
     def as_json(self, path: str) -> dict:
         return {
@@ -61,6 +62,13 @@ class Classifier:
         self._logits_fn = tf.function(
             lambda x: self._logits_model(x, training=False), input_signature=[spec]
         )
+        self.feature_density = load_feature_density(model_path, card)
+        self._both_fn = None
+        features = _feature_tensor(self._logits_model)
+        if features is not None:
+            _, keras = import_keras()
+            both = keras.Model(self._logits_model.inputs, [self._logits_model.outputs[0], features])
+            self._both_fn = tf.function(lambda x: both(x, training=False), input_signature=[spec])
 
     @classmethod
     def load(cls, model_path: str | None = None) -> "Classifier":
@@ -86,6 +94,20 @@ class Classifier:
             return np.zeros((0, len(self.classes)), np.float32)
         return self._logits_fn(np.asarray(batch, dtype=np.float32)).numpy()
 
+    def logits_and_features(self, batch: np.ndarray):
+        """(logits, penultimate features) in one pass; features None if the head is not a Dense layer."""
+        if self._both_fn is None or len(batch) == 0:
+            return self.logits(batch), None
+        logits, features = self._both_fn(np.asarray(batch, dtype=np.float32))
+        return logits.numpy(), features.numpy()
+
+    def ood_distances(self, batch: np.ndarray):
+        """Per-image Mahalanobis distance to the training features (None without statistics)."""
+        if self.feature_density is None:
+            return self.logits(batch), [None] * len(batch)
+        logits, features = self.logits_and_features(batch)
+        return logits, [float(d) for d in self.feature_density.distance(features)]
+
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return softmax(logits, self.temperature)
 
@@ -101,7 +123,11 @@ class Classifier:
         )
 
     def predict_batch(self, batch: np.ndarray) -> list[Prediction]:
-        return [self.prediction_from_logits(row) for row in self.logits(batch)]
+        logits, distances = self.ood_distances(batch)
+        predictions = [self.prediction_from_logits(row) for row in logits]
+        for prediction, distance in zip(predictions, distances):
+            prediction.ood_distance = distance
+        return predictions
 
     def predict_pixels(self, pixel_arrays) -> list[Prediction]:
         batch, _ = self.preprocess(pixel_arrays)
@@ -120,6 +146,31 @@ class Classifier:
         if not np.isfinite(total) or abs(total - 1.0) > 1e-3:
             raise ModelError(f"self-test produced invalid probabilities (sum {total})")
         return elapsed
+
+
+def _feature_tensor(scores_model):
+    """The input of the final Dense layer (the penultimate features), or None."""
+    _, keras = import_keras()
+    last = scores_model.layers[-1]
+    return last.input if isinstance(last, keras.layers.Dense) else None
+
+
+def load_feature_density(model_path: str, card: ModelCard):
+    """The out-of-distribution statistics file named in the card, checksum-verified; else None."""
+    from core.ood import FeatureDensity
+
+    ood = card.data.get("ood") or {}
+    name = ood.get("stats_file")
+    if not name:
+        return None
+    path = os.path.join(os.path.dirname(model_path), name)
+    if not os.path.exists(path):
+        raise ModelError(f"out-of-distribution statistics {name} named in the card are missing")
+    from core.modelcard import sha256_of
+
+    if sha256_of(path) != ood.get("stats_sha256"):
+        raise ModelError(f"out-of-distribution statistics {name} do not match the card's checksum")
+    return FeatureDensity.load(path)
 
 
 def describe_model_path(model_path: str | None) -> str:

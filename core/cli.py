@@ -174,7 +174,7 @@ def _warning(prediction, checks, card_data):
     from core.ood import warning_for
 
     blank, chroma = checks
-    warning = warning_for(blank, chroma, prediction.logits, card_data)
+    warning = warning_for(blank, chroma, prediction.logits, card_data, prediction.ood_distance)
     if warning is None and prediction.low_confidence:
         warning = LOW_CONFIDENCE_WARNING
     return warning

@@ -4,8 +4,9 @@ A classifier always answers one of its four classes, even for a holiday photo.
 Three checks, in order, give a plain-language warning instead of silence:
   1. blank: no contrast to speak of;
   2. colour: strongly coloured pixels (MRI is greyscale; the dataset's RGB files are grey);
-  3. energy: the model's energy score T*logsumexp(logits/T) below a threshold chosen
-     on validation data (low energy = unlike anything seen in training).
+  3. features: the Mahalanobis distance of the penultimate features to the training
+     classes' means (shared covariance) above a threshold chosen on validation data,
+     or the energy score T*logsumexp(logits/T) below one (unlike anything seen in training).
 """
 
 from __future__ import annotations
@@ -36,16 +37,50 @@ def assess(pixels: np.ndarray, logits_row: np.ndarray, card_data: dict, chroma: 
     return warning_for(is_blank(pixels), chroma, logits_row, card_data)
 
 
-def warning_for(blank: bool, chroma: float | None, logits_row, card_data: dict) -> str | None:
+def warning_for(blank: bool, chroma: float | None, logits_row, card_data: dict, distance: float | None = None) -> str | None:
     """``assess`` from precomputed image checks (the CLI computes them in its decode threads)."""
     if blank:
         return BLANK_WARNING
     if chroma is not None and chroma > COLOUR_CHROMA_LIMIT:
         return COLOUR_WARNING
     ood = card_data.get("ood") or {}
+    limit = ood.get("mahalanobis_threshold")
+    if distance is not None and limit is not None and distance > float(limit):
+        return NOT_MRI_WARNING
     threshold = ood.get("energy_threshold")
     if threshold is not None:
         score = float(energy(logits_row[np.newaxis], float(card_data.get("temperature", 1.0)))[0])
         if score < float(threshold):
             return NOT_MRI_WARNING
     return None
+
+
+class FeatureDensity:
+    """Class means and a shared precision matrix of the training features (Lee et al. 2018)."""
+
+    def __init__(self, means: np.ndarray, precision: np.ndarray):
+        self.means = means.astype(np.float64)
+        self.precision = precision.astype(np.float64)
+
+    @classmethod
+    def fit(cls, features: np.ndarray, labels: np.ndarray) -> "FeatureDensity":
+        from sklearn.covariance import LedoitWolf  # training-time only
+
+        classes = np.unique(labels)
+        means = np.stack([features[labels == c].mean(axis=0) for c in classes])
+        centred = features - means[np.searchsorted(classes, labels)]
+        return cls(means, LedoitWolf().fit(centred).precision_)
+
+    @classmethod
+    def load(cls, path: str) -> "FeatureDensity":
+        with np.load(path, allow_pickle=False) as data:
+            return cls(data["means"], data["precision"])
+
+    def save(self, path: str) -> None:
+        np.savez_compressed(path, means=self.means.astype(np.float32), precision=self.precision.astype(np.float32))
+
+    def distance(self, features: np.ndarray) -> np.ndarray:
+        """Smallest Mahalanobis distance over the classes, per row."""
+        diffs = np.asarray(features, np.float64)[:, None, :] - self.means[None]
+        squared = np.einsum("ncd,de,nce->nc", diffs, self.precision, diffs)
+        return np.sqrt(np.maximum(squared.min(axis=1), 0.0))

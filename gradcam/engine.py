@@ -54,9 +54,13 @@ class CAMEngine:
             heatmaps[name] = geometries[0].to_scan_grid(maps[0])
             input_maps[name] = _resize(maps[0], size)
             zero[name] = bool(all_zero[0])
+        prediction = self.classifier.prediction_from_logits(p.logits[0])
+        if self.classifier.feature_density is not None:
+            # The out-of-distribution check needs the penultimate features: one more forward pass.
+            prediction.ood_distance = self.classifier.ood_distances(batch)[1][0]
         done = time.perf_counter()
         return Explanation(
-            prediction=self.classifier.prediction_from_logits(p.logits[0]),
+            prediction=prediction,
             target_class=self.classifier.classes[int(p.targets[0])],
             heatmaps=heatmaps,
             input_heatmaps=input_maps,

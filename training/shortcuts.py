@@ -69,6 +69,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data", required=True)
     parser.add_argument("--model", help="also measure the model on head-removed test images")
     parser.add_argument("--out", help="write the numbers as JSON here")
+    parser.add_argument("--update-card", action="store_true", help="store the numbers in the model's card")
     args = parser.parse_args(argv)
 
     from sklearn.ensemble import RandomForestClassifier
@@ -106,6 +107,10 @@ def main(argv=None) -> int:
             correct += sum(names.index(p.label) == y for p, y in zip(predictions, y_test[start : start + 64]))
         results["model_accuracy_head_removed"] = correct / len(test_paths)
     print(json.dumps(results, indent=2))
+    if args.update_card and args.model:
+        from core.modelcard import write_card
+
+        write_card(classifier.card.path, dict(classifier.card.data, shortcut_analysis=results))
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as handle:

@@ -1,0 +1,69 @@
+"""The explanation controls: CAM method, opacity, colour map, class to explain, layout switch.
+
+The Tk variables belong to the app (menus and keys share them); this panel
+only lays out widgets bound to them.
+"""
+
+from __future__ import annotations
+
+import tkinter as tk
+from tkinter import ttk
+
+METHODS = (("gradcam", "Grad-CAM"), ("gradcam++", "Grad-CAM++"))
+METHOD_NAMES = dict(METHODS)
+PREDICTED = "Predicted class"
+
+
+class ControlsPanel(ttk.LabelFrame):
+    def __init__(self, master, app_vars, colormaps, on_target, **kwargs):
+        super().__init__(master, text="Explanation", padding=8, **kwargs)
+        self.columnconfigure(1, weight=1)
+        method_row = ttk.Frame(self)
+        ttk.Label(self, text="Method").grid(row=0, column=0, sticky="w", padx=(0, 8), pady=3)
+        method_row.grid(row=0, column=1, columnspan=2, sticky="w")
+        self.method_buttons = [
+            ttk.Radiobutton(method_row, text=label, value=value, variable=app_vars.method)
+            for value, label in METHODS
+        ]
+        for button in self.method_buttons:
+            button.pack(side="left", padx=(0, 8))
+
+        ttk.Label(self, text="Opacity").grid(row=1, column=0, sticky="w", pady=3)
+        self.opacity_scale = ttk.Scale(self, from_=0.0, to=1.0, variable=app_vars.opacity, orient="horizontal")
+        self.opacity_scale.grid(row=1, column=1, sticky="ew")
+        self.opacity_text = tk.StringVar()
+        ttk.Label(self, textvariable=self.opacity_text, width=5, anchor="e").grid(row=1, column=2, sticky="e")
+        app_vars.opacity.trace_add("write", lambda *_: self._show_opacity(app_vars.opacity))
+        self._show_opacity(app_vars.opacity)
+
+        ttk.Label(self, text="Colour map").grid(row=2, column=0, sticky="w", pady=3)
+        self.colormap_box = ttk.Combobox(
+            self, textvariable=app_vars.colormap, values=list(colormaps), state="readonly", width=12
+        )
+        self.colormap_box.grid(row=2, column=1, columnspan=2, sticky="ew")
+
+        ttk.Label(self, text="Explain class").grid(row=3, column=0, sticky="w", pady=3)
+        self.target_box = ttk.Combobox(
+            self, textvariable=app_vars.target, values=[PREDICTED], state="readonly", width=18
+        )
+        self.target_box.grid(row=3, column=1, columnspan=2, sticky="ew")
+        self.target_box.bind("<<ComboboxSelected>>", lambda _e: on_target())
+
+        self.layout_check = ttk.Checkbutton(self, text="Side by side (scan | overlay)", variable=app_vars.side_by_side)
+        self.layout_check.grid(row=4, column=0, columnspan=3, sticky="w", pady=(6, 0))
+
+    def _show_opacity(self, var) -> None:
+        try:
+            self.opacity_text.set(f"{float(var.get()):.0%}")
+        except (tk.TclError, ValueError):
+            pass
+
+    def set_target_choices(self, display_names) -> None:
+        self.target_box.configure(values=[PREDICTED, *display_names])
+
+    def set_state(self, cam_ready: bool, can_retarget: bool) -> None:
+        cam = ["!disabled"] if cam_ready else ["disabled"]
+        for widget in (*self.method_buttons, self.opacity_scale):
+            widget.state(cam)
+        self.colormap_box.state(["readonly", "!disabled"] if cam_ready else ["disabled"])
+        self.target_box.state(["readonly", "!disabled"] if can_retarget else ["disabled"])

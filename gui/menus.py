@@ -1,0 +1,69 @@
+"""The menu bar. Every item calls an App method or shares one of its Tk variables."""
+
+from __future__ import annotations
+
+import os
+import tkinter as tk
+
+from gui.controls import METHODS
+
+
+class MenuBar:
+    def __init__(self, app, colormaps):
+        self.app = app
+        root = app.root
+        self.bar = tk.Menu(root, tearoff=False)
+        self.file = tk.Menu(self.bar, tearoff=False)
+        self.recent = tk.Menu(self.file, tearoff=False, postcommand=self.rebuild_recent)
+        self.file.add_command(label="Open scan…", accelerator="Ctrl+O", command=app.open_scan_dialog)
+        self.file.add_cascade(label="Open recent", menu=self.recent)
+        self.file.add_command(label="Save overlay image…", accelerator="Ctrl+S", command=app.save_overlay)
+        self.save_index = self.file.index("end")
+        self.file.add_separator()
+        self.file.add_command(label="Quit", accelerator="Ctrl+Q", command=app.close)
+
+        view = tk.Menu(self.bar, tearoff=False)
+        for value, label in METHODS:
+            view.add_radiobutton(label=label, value=value, variable=app.vars.method)
+        view.add_command(label="Toggle CAM method", accelerator="G", command=app.toggle_method)
+        view.add_separator()
+        view.add_command(label="More opacity", accelerator="+", command=lambda: app.adjust_opacity(+1))
+        view.add_command(label="Less opacity", accelerator="-", command=lambda: app.adjust_opacity(-1))
+        colormap_menu = tk.Menu(view, tearoff=False)
+        for name in colormaps:
+            colormap_menu.add_radiobutton(label=name, value=name, variable=app.vars.colormap)
+        view.add_cascade(label="Colour map", menu=colormap_menu)
+        view.add_separator()
+        view.add_checkbutton(label="Side by side", variable=app.vars.side_by_side)
+
+        model = tk.Menu(self.bar, tearoff=False)
+        model.add_command(label="Open model…", command=app.open_model_dialog)
+        model.add_command(label="Model information", command=app.show_model_info)
+
+        help_menu = tk.Menu(self.bar, tearoff=False)
+        help_menu.add_command(label="Keyboard shortcuts", accelerator="F1", command=app.show_shortcuts)
+        help_menu.add_command(label="Disclaimer", command=app.show_disclaimer)
+        help_menu.add_command(label="About", command=app.show_about)
+
+        for label, menu in (("File", self.file), ("View", view), ("Model", model), ("Help", help_menu)):
+            self.bar.add_cascade(label=label, menu=menu)
+        self.view, self.model, self.help = view, model, help_menu
+        root.configure(menu=self.bar)
+        self.rebuild_recent()
+
+    def rebuild_recent(self) -> None:
+        """Refill "Open recent" each time it opens, so it always shows the saved list."""
+        self.recent.delete(0, "end")
+        paths = self.app.recent.paths
+        for path in paths:
+            # The folder name disambiguates same-named scans from different classes.
+            label = os.path.join(os.path.basename(os.path.dirname(path)), os.path.basename(path))
+            self.recent.add_command(label=label, command=lambda p=path: self.app.open_scan(p))
+        if paths:
+            self.recent.add_separator()
+            self.recent.add_command(label="Clear list", command=self.app.clear_recent)
+        else:
+            self.recent.add_command(label="(none yet)", state="disabled")
+
+    def set_save_enabled(self, enabled: bool) -> None:
+        self.file.entryconfigure(self.save_index, state="normal" if enabled else "disabled")

@@ -49,7 +49,8 @@ def warning_for(blank: bool, chroma: float | None, logits_row, card_data: dict, 
         return NOT_MRI_WARNING
     threshold = ood.get("energy_threshold")
     if threshold is not None:
-        score = float(energy(logits_row[np.newaxis], float(card_data.get("temperature", 1.0)))[0])
+        logits = np.asarray(logits_row, dtype=np.float64)[np.newaxis]  # a list from Prediction.logits too
+        score = float(energy(logits, float(card_data.get("temperature", 1.0)))[0])
         if score < float(threshold):
             return NOT_MRI_WARNING
     return None

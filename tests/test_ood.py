@@ -32,6 +32,9 @@ def test_warning_order_and_threshold():
     assert warning_for(False, 0.5, logits, card) == NOT_MRI_WARNING  # energy ~5 < 10
     assert warning_for(False, 0.5, logits, {"ood": {"energy_threshold": 1.0}}) is None
     assert warning_for(False, 0.5, logits, {}) is None  # no threshold in the card: no energy check
+    assert warning_for(False, 0.5, list(logits), card) == NOT_MRI_WARNING  # Prediction.logits is a list
+    assert warning_for(False, 0.5, logits, {"ood": {"mahalanobis_threshold": 3.0}}, distance=4.0) == NOT_MRI_WARNING
+    assert warning_for(False, 0.5, logits, {"ood": {"mahalanobis_threshold": 3.0}}, distance=2.0) is None
 
 
 def test_colour_photo_gets_a_warning_in_predict(capsys, tmp_path, tiny_model_path, head_image):
@@ -56,3 +59,28 @@ def test_generated_non_mri_set_is_diverse():
     assert all(p.ndim == 2 and np.isfinite(p).all() for _, p, _ in images)
     assert any(name.startswith("matplotlib-grace") and chroma > 12 for name, _, chroma in images)
     assert matplotlib_mri_slice().shape == (256, 256)
+
+
+def test_feature_density_distance_by_hand(tmp_path):
+    from core.ood import FeatureDensity
+
+    density = FeatureDensity(np.array([[0.0, 0.0], [10.0, 0.0]]), np.diag([1.0, 4.0]))
+    # nearest mean (0, 0): sqrt(1*1 + 4*1) = sqrt(5)
+    assert density.distance(np.array([[1.0, 1.0]]))[0] == pytest.approx(np.sqrt(5))
+    density.save(str(tmp_path / "d.npz"))
+    again = FeatureDensity.load(str(tmp_path / "d.npz"))
+    assert again.distance(np.array([[9.0, 0.0]]))[0] == pytest.approx(1.0)
+
+
+def test_bundled_model_flags_noise_but_not_a_real_scan(capsys, tmp_path, data_dir):
+    from core.paths import default_model_path
+
+    if not os.path.exists(default_model_path()):
+        pytest.skip("no bundled model")
+    noise = np.random.default_rng(0).integers(0, 255, (256, 256), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "noise.png")
+    scan = os.path.join(data_dir, "Testing", "glioma", sorted(os.listdir(os.path.join(data_dir, "Testing", "glioma")))[0])
+    run_cli(["predict", str(tmp_path / "noise.png"), scan])
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert records[0]["warning"] == NOT_MRI_WARNING
+    assert "warning" not in records[1] or records[1]["warning"] != NOT_MRI_WARNING

@@ -62,6 +62,7 @@ class FeatureDensity:
     def __init__(self, means: np.ndarray, precision: np.ndarray):
         self.means = means.astype(np.float64)
         self.precision = precision.astype(np.float64)
+        self._mean_terms = np.einsum("cd,de,ce->c", self.means, self.precision, self.means)
 
     @classmethod
     def fit(cls, features: np.ndarray, labels: np.ndarray) -> "FeatureDensity":
@@ -82,6 +83,8 @@ class FeatureDensity:
 
     def distance(self, features: np.ndarray) -> np.ndarray:
         """Smallest Mahalanobis distance over the classes, per row."""
-        diffs = np.asarray(features, np.float64)[:, None, :] - self.means[None]
-        squared = np.einsum("ncd,de,nce->nc", diffs, self.precision, diffs)
+        # (f-m)P(f-m) = fPf - 2 fPm + mPm, as matrix products (an einsum over (n, c, d) was 10x slower)
+        f = np.asarray(features, np.float64)
+        fp = f @ self.precision
+        squared = (fp * f).sum(axis=1)[:, None] - 2.0 * fp @ self.means.T + self._mean_terms[None]
         return np.sqrt(np.maximum(squared.min(axis=1), 0.0))

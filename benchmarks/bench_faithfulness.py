@@ -37,7 +37,9 @@ def main() -> int:
         result = engine.explain(pixels)
         batch, _ = classifier.preprocess([pixels])
         target = classifier.classes.index(result.target_class)
-        for name, value in deletion_drops(classifier, batch[0], result.input_heatmaps, target, args.fraction, rng).items():
+        grid = int(engine.passes.model.get_layer(engine.layer_name).output.shape[1])
+        drops_here = deletion_drops(classifier, batch[0], result.input_heatmaps, target, args.fraction, rng, grid)
+        for name, value in drops_here.items():
             drops[name].append(value)
     random_mean = statistics.mean(drops["random"])
     rows = [
@@ -50,7 +52,8 @@ def main() -> int:
     append_results(
         f"Grad-CAM faithfulness, deletion of {args.fraction:.0%} (bench_faithfulness.py, {len(drops['random'])} test scans)",
         table,
-        "Blanked pixels are set to 0 (the background level after preprocessing). Target: >= 2x random.",
+        "Blanked pixels are set to 0 (the background level after preprocessing). Random: the top pixels of a random "
+        "map drawn on the same CAM grid and upsampled the same way (random regions of the same area). Target: >= 2x random.",
     )
     return 0
 

@@ -177,3 +177,32 @@ def test_overlay_blends_by_heat_and_validates_shape():
     assert not np.all(out[0, 0] == 100)
     with pytest.raises(ValueError):
         overlay(scan, np.zeros((3, 3)), 0.5)
+
+
+def test_deletion_blanks_the_hottest_pixels_and_random_regions_of_equal_area():
+    from gradcam.faithfulness import blank_top, random_heatmap
+
+    item = np.ones((16, 16, 1), np.float32)
+    heat = np.zeros((16, 16), np.float32)
+    heat[:4, :8] = 1.0  # 32 hottest pixels = 12.5 %
+    blanked = blank_top(item, heat, 0.125)
+    assert blanked[:4, :8].sum() == 0 and blanked[4:].min() == 1
+    random_map = random_heatmap(16, 4, np.random.default_rng(0))
+    assert random_map.shape == (16, 16)
+    assert (blank_top(item, random_map, 0.125) == 0).sum() == 32
+
+
+def test_engine_on_tiny_model_gives_both_maps_from_one_pass(tiny_model_path, head_image):
+    from core.classifier import Classifier
+    from gradcam.engine import CAMEngine
+
+    classifier = Classifier.load(tiny_model_path)
+    result = CAMEngine(classifier).explain(head_image.astype(np.float32), target_class="pituitary")
+    assert result.target_class == "pituitary"
+    assert set(result.heatmaps) == {"gradcam", "gradcam++"}
+    for heatmap in result.heatmaps.values():
+        assert heatmap.shape == head_image.shape and heatmap.dtype == np.float32
+        assert 0 <= heatmap.min() and heatmap.max() <= 1
+    expected = classifier.predict_pixels([head_image])[0]
+    assert result.prediction.label == expected.label
+    assert result.prediction.confidence == pytest.approx(expected.confidence, abs=1e-5)

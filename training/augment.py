@@ -2,8 +2,8 @@
 
 Geometry: rotation, shift, shear, zoom and horizontal flip combined into one
 affine transform per image (one resampling, no accumulated blur). Intensity:
-brightness, contrast, gamma, a smooth bias field, blur, noise and
-down/up-sampling, which imitate other scanners and sequences so the model
+brightness, contrast, gamma, partial intensity inversion, a smooth bias
+field, blur, noise and down/up-sampling, which imitate other scanners and sequences so the model
 cannot lean on one source's look. Output stays in [0, 1] with the input shape.
 """
 
@@ -24,7 +24,9 @@ class AugmentConfig:
     flip_horizontal: bool = True
     brightness_range: tuple = (0.85, 1.15)
     contrast_range: tuple = (0.85, 1.15)
-    gamma_range: tuple = (0.7, 1.4)
+    gamma_range: tuple = (0.55, 1.8)
+    inversion_probability: float = 0.2  # blend towards inverted head intensities (T1 <-> T2-like)
+    inversion_max_mix: float = 0.5
     bias_field_strength: float = 0.15
     bias_field_probability: float = 0.3
     noise_std_max: float = 0.03
@@ -83,6 +85,11 @@ def augment_intensity(images, cfg: AugmentConfig):
     x = tf.clip_by_value(images, 0.0, 1.0)
     gamma = _per_image(batch, cfg.gamma_range[0], cfg.gamma_range[1])
     x = tf.pow(x + 1e-6, gamma)
+    # Sequence-like remapping: the head's intensities partly inverted, background kept dark.
+    head = tf.cast(x > 0.05, tf.float32)
+    inverted = head * (1.05 - x) + (1 - head) * x
+    mix = _per_image(batch, 0.0, cfg.inversion_max_mix) * _chance(batch, cfg.inversion_probability)
+    x = (1 - mix) * x + mix * inverted
     mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
     x = (x - mean) * _per_image(batch, *cfg.contrast_range) + mean
     x = x * _per_image(batch, *cfg.brightness_range)

@@ -204,7 +204,7 @@ def train(cfg: TrainConfig) -> dict:
             "train_counts": {n: int(c) for n, c in zip(names, counts)},
             "validation_split": f"by near-duplicate group ({HASH_NAME}, <= {MAX_DISTANCE} bits), stratified by class, seed {cfg.seed}",
             "augmentation": "affine (rotation 20 deg, shift 15%, shear 8 deg, zoom 0.85-1.15, h-flip), brightness, contrast, "
-            "gamma 0.55-1.8, partial intensity inversion (p 0.2, up to 50 %), bias field, blur, noise, down/up-sampling",
+            "gamma 0.7-1.4, bias field, blur, noise, down/up-sampling",
         },
         "training": {
             "config": {k: v for k, v in asdict(cfg).items() if k not in ("data", "cache_dir", "log_dir")},

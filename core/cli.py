@@ -16,7 +16,8 @@ Multi-slice scans (DICOM multi-frame, NIfTI; see ``core.volume``):
   "width", "source": "file" | "voi_lut" | "percentile" | "user"}. CSV gains a
   trailing "slice" column. explain names files <stem>.slice<N>.<method>.png for
   multi-slice scans, and --report adds <stem>.report.pdf (never overwritten
-  without --force).
+  without --force). An output that would land on one of the scans given on the
+  same command line is refused for that scan, even with --force.
 """
 
 from __future__ import annotations
@@ -212,15 +213,34 @@ class _Writer:
 
     def result(self, record: dict):
         if self.fmt == "jsonl":
-            self.stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+            line = json.dumps(record, ensure_ascii=False)
+            if not _encodable(line):
+                # A file name that is not valid UTF-8 (Python holds its bytes as lone
+                # surrogates): JSON's \u escapes keep the line valid and the name exact.
+                line = json.dumps(record, ensure_ascii=True)
+            self.stream.write(line + "\n")
         else:
             probs = record.get("probabilities", {})
+            path = record["path"] if _encodable(record["path"]) else _printable_path(record["path"])
             self.csv.writerow(
-                [record["path"], record.get("label", ""), record.get("confidence", ""),
+                [path, record.get("label", ""), record.get("confidence", ""),
                  *(probs.get(c, "") for c in self.classes), record.get("warning", ""), record.get("error", ""),
                  record.get("slice", "")]
             )
         self.stream.flush()
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _printable_path(path: str) -> str:
+    """A file name's undecodable bytes as ``\\xNN`` (CSV has no escape of its own)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def predict(paths, model_path, fmt="jsonl", batch_size=32, quiet=False, index=None, all_slices=False) -> int:
@@ -319,6 +339,7 @@ def explain(args, model_path) -> int:
     os.makedirs(args.out_dir, exist_ok=True)
     writer = _Writer("jsonl", classifier.classes)
     failures = 0
+    inputs = {os.path.realpath(p) for p in args.paths}
     for path in args.paths:
         try:
             scan = load_scan(path, index=args.index)
@@ -330,6 +351,11 @@ def explain(args, model_path) -> int:
         outputs = [f"{stem}.{m}.{ext}" for m in methods for ext in ("png", "npy")]
         if args.report:
             outputs.append(f"{stem}.report.pdf")
+        clobbered = [o for o in outputs if os.path.realpath(o) in inputs]
+        if clobbered:  # even --force never writes over a scan given on this command line
+            failures += 1
+            writer.result({"path": path, "error": f"{clobbered[0]} is one of the input scans: not overwritten"})
+            continue
         existing = [o for o in outputs if os.path.exists(o)]
         if existing and not args.force:
             failures += 1

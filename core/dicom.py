@@ -14,6 +14,8 @@ quote element values).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from core.errors import (
@@ -82,13 +84,18 @@ def read_dicom(path: str, window=None) -> tuple[np.ndarray, dict, list[dict]]:
 
     out = np.empty((frames, rows, cols), dtype=np.float32)
     windows: list[dict | None] = [None] * frames
-    for i in range(frames):
-        if photometric.startswith("MONOCHROME"):
-            out[i], windows[i] = _window_frame(raw[i, ..., 0], _frame_dataset(ds, i), user_window)
-        else:
-            out[i] = _grey_from_colour(raw[i], ds)
-            if user_window:
-                out[i], windows[i] = apply_window(out[i], *user_window), window_info(*user_window, "user")
+    try:
+        for i in range(frames):
+            if photometric.startswith("MONOCHROME"):
+                out[i], windows[i] = _window_frame(raw[i, ..., 0], _frame_dataset(ds, i), user_window)
+            else:
+                out[i] = _grey_from_colour(raw[i], ds)
+                if user_window:
+                    out[i], windows[i] = apply_window(out[i], *user_window), window_info(*user_window, "user")
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError):
+        # e.g. a Rescale Slope that is not a number, a damaged Modality LUT or palette
+        problem = "DICOM header has unusable pixel value attributes (rescale, LUT or palette)"
+        raise CorruptHeaderError(path, problem) from None
     pending = [i for i, w in enumerate(windows) if w is None]
     if pending:  # one percentile window over all such frames, so they stay comparable
         center, width = percentile_window(out[pending])
@@ -96,6 +103,8 @@ def read_dicom(path: str, window=None) -> tuple[np.ndarray, dict, list[dict]]:
             out[i], windows[i] = apply_window(out[i], center, width), window_info(center, width, "percentile")
     if photometric == "MONOCHROME1":  # minimum value means white
         np.subtract(255.0, out, out=out)
+    # NaN (float pixel data, or a NaN Rescale Slope/Intercept) marks "no data": background.
+    out[np.isnan(out)] = 0.0
     info = {
         "frames": frames,
         "photometric": photometric,
@@ -107,6 +116,10 @@ def read_dicom(path: str, window=None) -> tuple[np.ndarray, dict, list[dict]]:
 
 def _read(path: str, stop_before_pixels: bool):
     import pydicom
+
+    # pydicom's read validation warns with element values quoted; those could be
+    # patient data on stderr/logs, so values are not validated on read (IGNORE).
+    pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 
     try:
         return pydicom.dcmread(path, stop_before_pixels=stop_before_pixels)
@@ -142,7 +155,13 @@ def _frame_count(path: str, ds) -> int:
 def _check_decoder(path: str, syntax) -> None:
     from pydicom.pixels import get_decoder
 
-    if syntax is None or not syntax.is_compressed:
+    if syntax is None:
+        return
+    if not syntax.is_transfer_syntax:  # pydicom's is_compressed would raise ValueError
+        if re.fullmatch(r"[0-9]+(\.[0-9]+)*", str(syntax)) and len(str(syntax)) <= 64:
+            raise UnsupportedCompressionError(path, f"unknown transfer syntax {syntax}: no decoder installed")
+        raise CorruptHeaderError(path, "DICOM header is damaged (the transfer syntax UID is not a valid UID)")
+    if not syntax.is_compressed:
         return
     try:
         available = get_decoder(syntax).is_available

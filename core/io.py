@@ -7,7 +7,9 @@ file is only ever opened for reading.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import warnings
 from dataclasses import dataclass, field, replace
 
@@ -133,17 +135,27 @@ def _load_image(path: str) -> Scan:
 
 
 def _check_file(path: str) -> None:
-    if not os.path.exists(path):
-        raise UnreadableFileError(path, "file does not exist")
-    if os.path.isdir(path):
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        problem = "file does not exist (broken symbolic link)" if os.path.islink(path) else "file does not exist"
+        raise UnreadableFileError(path, problem) from None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise UnreadableFileError(path, "symbolic link loop: the link never reaches a file") from None
+        if err.errno == errno.EACCES:
+            raise UnreadableFileError(path, "permission denied") from None
+        raise UnreadableFileError(path, f"cannot read file ({err.strerror or type(err).__name__})") from None
+    except ValueError:  # e.g. an embedded NUL byte
+        raise UnreadableFileError(path, "not a valid file name") from None
+    if stat.S_ISDIR(info.st_mode):
         raise UnreadableFileError(path, "is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        # A FIFO would block the first read forever; devices and sockets are not scans either.
+        raise UnreadableFileError(path, "not a regular file (a pipe, device or socket)")
     if not os.access(path, os.R_OK):
         raise UnreadableFileError(path, "permission denied")
-    try:
-        size = os.path.getsize(path)
-    except OSError as err:
-        raise UnreadableFileError(path, f"cannot read file ({err.strerror})") from None
-    if size == 0:
+    if info.st_size == 0:
         raise EmptyFileError(path, "file is empty (0 bytes)")
 
 
@@ -174,7 +186,10 @@ def pil_to_grey(image: Image.Image) -> np.ndarray:
     """Any Pillow mode -> (h, w) float32 greyscale, the same rule for every source."""
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        return np.asarray(image, dtype=np.float32).copy()
+        pixels = np.asarray(image, dtype=np.float32).copy()
+        if mode == "F":  # NaN/inf in a float image: no data, shown as background (as for NIfTI)
+            pixels[~np.isfinite(pixels)] = 0.0
+        return pixels
     if mode == "1":
         return np.asarray(image.convert("L"), dtype=np.float32)
     if mode == "L":

@@ -26,6 +26,10 @@ CROP_MARGIN = 0.03
 LOW_PERCENTILE, HIGH_PERCENTILE = 0.5, 99.5
 # Head masks are found on a copy whose longer side is at most this many pixels (speed).
 MASK_WORK_SIZE = 256
+# The padded square (and a heatmap mapped back) is built at scan resolution only up to
+# this side. A longer side - a strip such as 3 x 100,000 px - is shrunk first, so memory
+# stays bounded: a 1,000 x 40,000 image would otherwise need a 40,000^2 float square (6.4 GB).
+MAX_SQUARE_SIDE = 4096
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class Geometry:
 
         Undoes resize, padding and crop; pixels outside the crop get 0.
         """
+        if self.side > MAX_SQUARE_SIDE:
+            return self._to_scan_grid_strip(input_map)
         square = cv2.resize(
             input_map.astype(np.float32), (self.side, self.side), interpolation=cv2.INTER_LINEAR
         )
@@ -54,6 +60,32 @@ class Geometry:
         out = np.zeros((self.scan_height, self.scan_width), dtype=np.float32)
         out[y0:y1, x0:x1] = inside
         return out
+
+    def _to_scan_grid_strip(self, input_map: np.ndarray) -> np.ndarray:
+        """``to_scan_grid`` for a huge square: the same bilinear sampling (pixel centres,
+        edges clamped, as ``cv2.resize``), evaluated on the crop only, never on the square."""
+        source = input_map.astype(np.float32)
+        x0, y0, x1, y1 = self.crop
+        rows = _linear_taps(np.arange(y1 - y0) + self.pad_y, self.side, source.shape[0])
+        cols = _linear_taps(np.arange(x1 - x0) + self.pad_x, self.side, source.shape[1])
+        (r0, r1, rw), (c0, c1, cw) = rows, cols
+        by_row = source[r0] * (1 - rw)[:, None] + source[r1] * rw[:, None]
+        inside = by_row[:, c0]  # a new array (fancy indexing): safe to scale in place
+        inside *= 1 - cw
+        inside += by_row[:, c1] * cw
+        out = np.zeros((self.scan_height, self.scan_width), dtype=np.float32)
+        out[y0:y1, x0:x1] = inside
+        return out
+
+
+def _linear_taps(positions: np.ndarray, size: int, source_size: int):
+    """For output pixels ``positions`` of a ``size``-long axis resized from ``source_size``:
+    (lower source index, upper source index, weight of the upper one)."""
+    centre = (positions + 0.5) * (source_size / size) - 0.5
+    centre = np.clip(centre, 0, source_size - 1)
+    low = np.floor(centre).astype(np.int64)
+    high = np.minimum(low + 1, source_size - 1)
+    return low, high, (centre - low).astype(np.float32)
 
 
 def head_bounding_box(pixels: np.ndarray) -> tuple[int, int, int, int]:
@@ -96,13 +128,29 @@ def preprocess(pixels: np.ndarray, input_size: int) -> tuple[np.ndarray, Geometr
     side = max(crop_h, crop_w)
     pad_y, pad_x = (side - crop_h) // 2, (side - crop_w) // 2
     background = float(crop.min())
-    square = np.full((side, side), background, dtype=np.float32)
-    square[pad_y : pad_y + crop_h, pad_x : pad_x + crop_w] = crop
-    interpolation = cv2.INTER_AREA if side > input_size else cv2.INTER_LINEAR
+    if side > MAX_SQUARE_SIDE:  # an extreme strip: shrink it before padding (memory)
+        crop, pad_x_work, pad_y_work, work_side = _shrunk(crop, side, pad_x, pad_y)
+    else:
+        pad_x_work, pad_y_work, work_side = pad_x, pad_y, side
+    square = np.full((work_side, work_side), background, dtype=np.float32)
+    square[pad_y_work : pad_y_work + crop.shape[0], pad_x_work : pad_x_work + crop.shape[1]] = crop
+    interpolation = cv2.INTER_AREA if work_side > input_size else cv2.INTER_LINEAR
     resized = cv2.resize(square, (input_size, input_size), interpolation=interpolation)
     normalised = normalise_intensity(resized)
     geometry = Geometry(height, width, (x0, y0, x1, y1), side, pad_x, pad_y, input_size)
     return normalised[..., np.newaxis], geometry
+
+
+def _shrunk(crop: np.ndarray, side: int, pad_x: int, pad_y: int):
+    """``crop`` scaled so that ``side`` becomes ``MAX_SQUARE_SIDE``: (crop, pad_x, pad_y, side)."""
+    scale = MAX_SQUARE_SIDE / side
+    height = min(MAX_SQUARE_SIDE, max(1, round(crop.shape[0] * scale)))
+    width = min(MAX_SQUARE_SIDE, max(1, round(crop.shape[1] * scale)))
+    small = cv2.resize(np.ascontiguousarray(crop), (width, height), interpolation=cv2.INTER_AREA)
+    small = small.reshape(height, width)
+    pad_x = min(round(pad_x * scale), MAX_SQUARE_SIDE - width)
+    pad_y = min(round(pad_y * scale), MAX_SQUARE_SIDE - height)
+    return small, pad_x, pad_y, MAX_SQUARE_SIDE
 
 
 def normalise_intensity(image: np.ndarray) -> np.ndarray:

@@ -277,3 +277,41 @@ def test_number_of_frames_not_matching_the_data(tmp_path, claimed):
     with pytest.raises((CorruptHeaderError, TruncatedImageError)) as err:
         load_scan(path)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("uid, error", [(b"1.2.840.10008.1.2.1\x83", CorruptHeaderError),
+                                        (b"1.2.840.10008.1.2.9\x00", UnsupportedCompressionError)])
+def test_transfer_syntax_uid_that_is_not_a_transfer_syntax(tmp_path, uid, error):
+    """Regression (found by scripts/fuzz_long.py): pydicom's ``is_compressed`` raised
+    ValueError("UID is not a transfer syntax.") out of load_scan for a damaged UID."""
+    raw = open(make_dicom(tmp_path / "ok.dcm", RAMP), "rb").read()
+    assert raw.count(b"1.2.840.10008.1.2.1\x00") == 1  # Explicit VR Little Endian, padded to 20 bytes
+    bad = tmp_path / "bad_syntax.dcm"
+    bad.write_bytes(raw.replace(b"1.2.840.10008.1.2.1\x00", uid))
+    with pytest.raises(error) as err:
+        load_scan(bad)
+    assert "\n" not in str(err.value) and "bad_syntax.dcm" in str(err.value)
+
+
+def test_nan_rescale_gives_finite_pixels(tmp_path):
+    """Regression: a NaN Rescale Slope made every pixel NaN (and the CLI print NaN probabilities)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom warns that 'NaN' is not a valid DS value
+        path = make_dicom(tmp_path / "nan.dcm", RAMP, RescaleSlope="NaN", RescaleIntercept="0")
+    scan = load_scan(path)
+    assert np.isfinite(scan.pixels).all() and not scan.pixels.any()
+
+
+@pytest.mark.parametrize("value", [b"abcd", b"\xff\xff\xff\xff"])
+def test_rescale_slope_that_is_not_a_number(tmp_path, value):
+    """Regression (found by scripts/fuzz_long.py): pydicom keeps an unparsable DS as text and
+    apply_modality_lut then raised numpy's UFuncTypeError out of load_scan."""
+    raw = open(make_dicom(tmp_path / "ok.dcm", RAMP, RescaleSlope="1.5", RescaleIntercept="-20"), "rb").read()
+    assert raw.count(b"1.5 ") == 1
+    bad = tmp_path / "bad_slope.dcm"
+    bad.write_bytes(raw.replace(b"1.5 ", value))
+    with pytest.raises(CorruptHeaderError) as err:
+        load_scan(bad)
+    assert "\n" not in str(err.value) and "bad_slope.dcm" in str(err.value)

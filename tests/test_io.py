@@ -204,3 +204,32 @@ def test_find_scans_walks_folders_sorted_and_survives_symlink_loops(tmp_path):
     found = [os.path.relpath(p, tmp_path) for p, _ in find_scans([tmp_path])]
     assert found == ["a/0.png", "a/1.png", "b/2.png"]
     assert list(find_scans([tmp_path / "missing.png"]))[0][1] == "file does not exist"
+
+
+def test_fifo_is_refused_without_opening_it(tmp_path):
+    """Regression: a FIFO was reported as "file is empty"; opening one would block forever."""
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    with pytest.raises(UnreadableFileError) as err:
+        load_scan(fifo)  # returns at once: nothing is opened
+    assert "not a regular file" in str(err.value)
+
+
+def test_symlink_loops_and_broken_links_say_so(tmp_path):
+    os.symlink("self.png", tmp_path / "self.png")
+    os.symlink("gone.png", tmp_path / "dangling.png")
+    with pytest.raises(UnreadableFileError) as err:
+        load_scan(tmp_path / "self.png")
+    assert "symbolic link loop" in str(err.value)
+    with pytest.raises(UnreadableFileError) as err:
+        load_scan(tmp_path / "dangling.png")
+    assert "does not exist (broken symbolic link)" in str(err.value)
+
+
+def test_float_image_nan_and_inf_become_background(tmp_path):
+    """Regression: NaN/inf in a float TIFF reached the classifier (NaN probabilities)."""
+    values = np.full((20, 30), 7.5, np.float32)
+    values[0, 0], values[1, 1], values[2, 2] = np.nan, np.inf, -np.inf
+    scan = load_scan(_save(Image.fromarray(values, "F"), tmp_path / "f.tif"))
+    assert np.isfinite(scan.pixels).all()
+    assert scan.pixels[0, 0] == scan.pixels[1, 1] == scan.pixels[2, 2] == 0 and scan.pixels[3, 3] == 7.5

@@ -62,3 +62,34 @@ def test_to_scan_grid_undoes_crop_pad_and_resize():
     inside = image > 0
     assert (back[inside] > 0.5).mean() > 0.95
     assert (back[~inside] > 0.5).mean() < 0.01
+
+
+def test_extreme_strips_stay_small_in_memory():
+    """Regression: a 3 x 100,000 image was padded to a 100,000^2 float square (40 GB ->
+    MemoryError); a 600 x 40,000 one would have allocated 6.4 GB."""
+    import tracemalloc
+
+    for shape in ((100_000, 3), (3, 100_000), (40_000, 600)):
+        image = np.zeros(shape, np.float32)
+        image[: shape[0] // 2, : shape[1] // 2] = 50.0
+        tracemalloc.start()
+        tensor, geometry = preprocess(image, 32)
+        back = geometry.to_scan_grid(tensor[..., 0])
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert tensor.shape == (32, 32, 1) and np.isfinite(tensor).all()
+        assert back.shape == shape and np.isfinite(back).all()
+        assert peak < 20 * image.nbytes + 300 * 2**20, (shape, peak)
+
+
+def test_strip_path_maps_back_like_cv2(monkeypatch):
+    """The huge-square path of to_scan_grid samples exactly as cv2.resize would."""
+    import core.preprocess as module
+
+    image = _disc_on_black(120, 400, centre=(60, 150), radius=40)
+    tensor, geometry = preprocess(image, 32)
+    expected = geometry.to_scan_grid(tensor[..., 0])
+    monkeypatch.setattr(module, "MAX_SQUARE_SIDE", 64)
+    np.testing.assert_allclose(geometry.to_scan_grid(tensor[..., 0]), expected, atol=1e-5)
+    shrunk, _ = preprocess(image, 32)  # shrunk before padding: close to, not equal to, the full path
+    assert np.abs(shrunk - tensor).mean() < 0.02

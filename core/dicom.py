@@ -114,6 +114,38 @@ def read_dicom(path: str, window=None) -> tuple[np.ndarray, dict, list[dict]]:
     return out, info, windows
 
 
+def modality_values(path: str) -> np.ndarray:
+    """All frames in modality units (after Rescale Slope/Intercept), before any window.
+
+    What a percentile ("auto") window is computed on; colour frames give their luma.
+    """
+    from pydicom.pixels import apply_modality_lut
+
+    ds = _read(path, stop_before_pixels=False)
+    _check_has_pixels(path, ds)
+    try:
+        photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
+        frames, rows, cols = _frame_count(path, ds), int(ds.Rows), int(ds.Columns)
+    except (TypeError, ValueError, AttributeError):
+        raise CorruptHeaderError(path, "DICOM header is damaged (image size or pixel format unreadable)") from None
+    _check_decoder(path, ds.file_meta.get("TransferSyntaxUID"))
+    raw = _decode(path, ds)
+    if rows < 1 or cols < 1 or raw.size % (frames * rows * cols):
+        raise CorruptHeaderError(path, f"DICOM header ({frames} x {cols}x{rows}) does not match its pixel data")
+    raw = raw.reshape(frames, rows, cols, -1)
+    try:
+        if photometric.startswith("MONOCHROME"):
+            values = [apply_modality_lut(raw[i, ..., 0], _frame_dataset(ds, i)) for i in range(frames)]
+        else:
+            values = [_grey_from_colour(raw[i], ds) for i in range(frames)]
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError):
+        problem = "DICOM header has unusable pixel value attributes (rescale, LUT or palette)"
+        raise CorruptHeaderError(path, problem) from None
+    out = np.asarray(values, dtype=np.float32)
+    out[np.isnan(out)] = 0.0
+    return out
+
+
 def _read(path: str, stop_before_pixels: bool):
     import pydicom
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import queue
 import sys
+import threading
 import tkinter as tk
 from dataclasses import dataclass
 from tkinter import ttk
 
+from core.paths import resource_path
 from core.version import APP_NAME, __version__
 from gradcam.overlay import COLORMAPS, overlay
 from gui import jobs
@@ -25,6 +27,7 @@ from gui.recent import RecentFiles
 from gui.results import ResultsPanel
 from gui.statusbar import DisclaimerBar, MessageBar, StatusBar
 from gui.texts import DISCLAIMER, about_text, shortcuts_text
+from gui.volumepanel import SliceBar, WindowPanel
 from gui.worker import Worker
 
 POLL_MS = 30
@@ -33,6 +36,17 @@ START_SIZE = (1240, 780)
 OPACITY_STEP = 0.1
 DEFAULT_OPACITY = 0.4
 DEFAULT_COLORMAP = "jet"
+
+
+@dataclass
+class FolderRun:
+    """One "Classify folder" run: the files still to do, the cancel flag, its window."""
+
+    folder: str
+    window: object  # gui.batch.BatchWindow
+    cancel: threading.Event
+    todo: list
+    done: bool = False
 
 
 @dataclass
@@ -70,7 +84,11 @@ class App:
         self._read_ms = 0.0
         self._handlers = {
             "model": self._on_model, "scan": self._on_scan, "explain": self._on_analysis, "save": self._on_saved,
+            "report": self._on_saved, "csv": self._on_saved, "listed": self._on_listed,
+            "folder": self._on_folder_batch, "slices": self._on_slices,
         }
+        self.folder_run: FolderRun | None = None
+        self.slice_predictions = None  # the last "Classify all slices" result (one Prediction per slice)
 
         self._setup_root()
         self.colormaps = list(COLORMAPS)
@@ -98,6 +116,10 @@ class App:
     def _setup_root(self) -> None:
         root = self.root
         root.title(f"{APP_NAME} {__version__}")
+        icon = resource_path("gui", "assets", "icon.png")
+        if os.path.exists(icon):  # same path from source and from the frozen bundle
+            self._icon = tk.PhotoImage(master=root, file=icon)
+            root.iconphoto(True, self._icon)
         root.minsize(*MIN_SIZE)
         # Start large but inside the screen (leave room for panels and the menu bar).
         width = min(START_SIZE[0], root.winfo_screenwidth() - 40)
@@ -138,6 +160,9 @@ class App:
         for canvas in (self.scan_canvas, self.heatmap_canvas):
             canvas.grid(row=1, column=0, sticky="nsew")
         self._apply_layout()
+        self.slice_bar = SliceBar(body, on_slice=self.set_slice, on_all_slices=self.classify_all_slices)
+        self.slice_bar.grid(row=1, column=0, sticky="ew")
+        self.slice_bar.grid_remove()  # single images have no slices to move through
 
         side = ttk.Frame(body, padding=(10, 0, 0, 0), width=310)
         side.grid(row=0, column=1, sticky="ns")
@@ -147,6 +172,9 @@ class App:
         side.columnconfigure(0, weight=1)
         self.controls = ControlsPanel(side, self.vars, self.colormaps, on_target=self.on_target_selected)
         self.controls.grid(row=1, column=0, sticky="new", pady=(10, 0))
+        self.window_panel = WindowPanel(side, on_window=self.set_window)
+        self.window_panel.grid(row=2, column=0, sticky="new", pady=(10, 0))
+        self.window_panel.grid_remove()  # only DICOM/NIfTI scans are windowed
         self.results.show_message("Loading model…")
 
         self.message = MessageBar(root)
@@ -184,11 +212,24 @@ class App:
             ("<g>", "<G>"): self.toggle_method,
             ("<plus>", "<equal>", "<KP_Add>"): lambda: self.adjust_opacity(+1),
             ("<minus>", "<KP_Subtract>"): lambda: self.adjust_opacity(-1),
+            ("<Left>",): lambda: self.step_slice(-1),
+            ("<Right>",): lambda: self.step_slice(+1),
+            ("<r>", "<R>"): self.reset_window,
         }
         # Bound on the main window only, so typing in another window never triggers them.
         for sequences, command in keys.items():
             for sequence in sequences:
-                self.root.bind(sequence, lambda _e, c=command: (c(), "break")[1])
+                self.root.bind(sequence, lambda e, c=command, s=sequence: self._key(e, c, s))
+
+    @staticmethod
+    def _key(event, command, sequence):
+        # Plain keys belong to a text field that has the focus (typing "-40" as a window center).
+        if isinstance(event.widget, (tk.Entry, ttk.Entry)) and "Control" not in sequence and "F1" not in sequence:
+            return None
+        if isinstance(event.widget, ttk.Scale) and sequence in ("<Left>", "<Right>"):
+            return None  # a focused slider moves itself (and the slice) already
+        command()
+        return "break"
 
     # ----- jobs ----------------------------------------------------------
 
@@ -282,34 +323,41 @@ class App:
     def open_scan(self, path) -> None:
         path = str(path)
         self.show_message(f"Opening {os.path.basename(path)}…")
-        self._submit(self.io_worker, "scan", jobs.read_scan, path, context=path)
+        # The same channel as a re-window: opening another scan makes a pending re-window stale.
+        self._submit(self.io_worker, "scan", jobs.read_scan, path, context=(path, False))
 
     def on_dropped_paths(self, paths) -> None:
         if paths:
             self.open_scan(paths[0])  # one scan on screen at a time: the first dropped file
 
-    def _on_scan(self, result, path) -> None:
+    def _on_scan(self, result, context) -> None:
+        path, rewindow = context
         if not result.ok:
             # Keep whatever was on screen: a bad file must not lose the previous scan.
+            if rewindow:
+                self.show_error(f"Cannot apply that window: {result.error}")
+                return
             self.show_error(f"Cannot open scan: {result.error}")
             if not os.path.exists(path):
                 self.recent.remove(path)  # a recent entry whose file has gone
             return
-        loaded = self.loaded = result.value
-        self._scan_serial += 1
-        self.analysis, self.overlay_image = None, None
-        self._last_dir = os.path.dirname(os.path.abspath(loaded.scan.path))
-        self.recent.add(loaded.scan.path)
-        self.scan_canvas.set_image(loaded.display)
-        self.heatmap_canvas.set_image(None)
-        self.scan_title.set(f"Scan — {loaded.scan.name}")
-        self.heatmap_title.set("Heatmap")
-        scan = loaded.scan
-        self.status.file_var.set(scan.name)
-        self.status.size_var.set(f"{scan.width}×{scan.height} px · {scan.format} · {loaded.file_bytes / 1024:.0f} KB")
+        self._show_loaded(result.value)
+        scan = self.loaded.scan
         self._read_ms = result.elapsed_ms
         self.status.timing_var.set(f"read {result.elapsed_ms:.0f} ms")
+        if rewindow:
+            window = scan.info["window"]
+            text = f"center {window['center']:g}, width {window['width']:g}" if window["center"] is not None \
+                else window["source"]
+            self.show_message(f"Window {text} ({window['source']}); the classifier sees this window.")
+            if self.model is not None:
+                self._explain(self._current_target(), fresh=True)
+            self._refresh_states()
+            return
+        self._last_dir = os.path.dirname(os.path.abspath(scan.path))
+        self.recent.add(scan.path)
         self.vars.target.set(PREDICTED)
+        self.window_panel.preset.set("File")
         if self.model is not None:
             self.show_message(f"Opened {scan.name}; analysing…")
             self._explain(None, fresh=True)
@@ -322,7 +370,99 @@ class App:
                 self.heatmap_canvas.set_placeholder("Waiting for the model…")
         self._refresh_states()
 
+    def _show_loaded(self, loaded: jobs.LoadedScan) -> None:
+        """Put a scan (or another slice / window of it) on screen; its old analysis is stale."""
+        self.loaded = loaded
+        self._scan_serial += 1
+        self.analysis, self.overlay_image = None, None
+        self.scan_canvas.set_image(loaded.display)
+        self.heatmap_canvas.set_image(None)
+        scan = loaded.scan
+        where = f" — slice {loaded.index + 1} / {loaded.slices}" if loaded.slices > 1 else ""
+        self.scan_title.set(f"Scan — {scan.name}{where}")
+        self.heatmap_title.set("Heatmap")
+        self.status.file_var.set(scan.name)
+        self.status.size_var.set(f"{scan.width}×{scan.height} px · {scan.format} · {loaded.file_bytes / 1024:.0f} KB")
+        if loaded.slices > 1:
+            self.slice_bar.show(loaded.index, loaded.slices)
+            self.slice_bar.grid()
+        else:
+            self.slice_bar.grid_remove()
+        if loaded.windowed:
+            self.window_panel.show(scan.info["window"])
+            self.window_panel.grid()
+        else:
+            self.window_panel.grid_remove()
+        plot = self.windows.get("slices")
+        if plot is not None and plot.winfo_exists() and loaded.slices == len(plot.predictions):
+            plot.mark(loaded.index)
+
+    # ----- slices and window ------------------------------------------------
+
+    def set_slice(self, index: int) -> None:
+        """Show slice ``index`` of the volume on screen and classify that slice."""
+        loaded = self.loaded
+        if loaded is None or loaded.slices <= 1:
+            return
+        index = min(max(0, int(index)), loaded.slices - 1)
+        if index == loaded.index:
+            return
+        self._show_loaded(loaded.at(index))
+        if self.model is not None:
+            self._explain(self._current_target(), fresh=True)
+        self._refresh_states()
+
+    def step_slice(self, delta: int) -> None:
+        if self.loaded is not None:
+            self.set_slice(self.loaded.index + delta)
+
+    def set_window(self, window) -> None:
+        """Re-read the volume with ``window`` ((center, width), None = the file's, "auto") and re-classify."""
+        if self.loaded is None or not self.loaded.windowed:
+            return
+        path = self.loaded.scan.path
+        self.show_message("Applying the window…")
+        self._submit(self.io_worker, "scan", jobs.read_scan, path, window, self.loaded.index, context=(path, True))
+
+    def reset_window(self) -> None:
+        if self.loaded is not None and self.loaded.windowed:
+            self.window_panel.reset()
+
+    def classify_all_slices(self) -> None:
+        if self.model is None or self.loaded is None or self.loaded.slices <= 1:
+            self.show_error("Classify all slices needs a multi-slice scan (DICOM multi-frame, NIfTI) and a model.")
+            return
+        volume = self.loaded.volume
+        self.show_message(f"Classifying all {len(volume)} slices…")
+        self._submit(self.model_worker, "slices", jobs.classify_slices, self.model, volume.pixels, context=volume)
+
+    def _on_slices(self, result, volume) -> None:
+        if self.loaded is None or self.loaded.volume is not volume:
+            return  # another scan or window since: these numbers describe something no longer shown
+        if not result.ok:
+            self.show_error(f"Classify all slices failed: {result.error}")
+            return
+        from gui.sliceplot import SlicePlotWindow  # matplotlib only when first asked for
+
+        self.slice_predictions = result.value
+        old = self.windows.get("slices")
+        if old is not None and old.winfo_exists():
+            old.destroy()
+        card = self.model.card
+        self.windows["slices"] = SlicePlotWindow(
+            self.root, self.loaded.scan.name, result.value, self.model.classifier.classes, card.display_name,
+            self.loaded.index, on_pick=self.set_slice,
+        )
+        self.show_message(f"Classified {len(result.value)} slices in {result.elapsed_ms / 1000:.1f} s; "
+                          "click the plot to show a slice.")
+
     # ----- explanation ---------------------------------------------------
+
+    def _current_target(self) -> str | None:
+        choice = self.vars.target.get()
+        if self.model is None or choice == PREDICTED:
+            return None
+        return {self.model.card.display_name(c): c for c in self.model.classifier.classes}.get(choice)
 
     def _explain(self, target_class: str | None, fresh: bool) -> None:
         if fresh:
@@ -407,10 +547,124 @@ class App:
         self._submit(self.io_worker, channel, jobs.save_image, self.overlay_image, path, context=path)
 
     def _on_saved(self, result, path) -> None:
+        what = {"report": "report", "csv": "table"}.get(result.channel.split(":")[0], "overlay image")
         if result.ok:
-            self.show_message(f"Saved overlay image to {path}")
+            self.show_message(f"Saved {what} to {path}")
         else:
             self.show_error(f"Could not save: {result.error}")
+
+    def _stem(self) -> str:
+        name = self.loaded.scan.name
+        stem = name[: -len(".nii.gz")] if name.lower().endswith(".nii.gz") else os.path.splitext(name)[0]
+        return stem + (f".slice{self.loaded.index:03d}" if self.loaded.slices > 1 else "")
+
+    def export_report(self) -> None:
+        """File ▸ Export report…: a one-page PDF of the scan, overlay and prediction on screen."""
+        if self.analysis is None or self.loaded is None:
+            self.show_error("Nothing to report yet: open a scan and wait for its analysis.")
+            return
+        path = self.dialogs.ask_save_report(initialfile=f"{self._stem()}.report.pdf", initialdir=self._last_dir)
+        if not path:
+            return
+        overlay_rgb = self.overlay_image
+        if overlay_rgb is None:  # no Grad-CAM for this model: the report shows the scan twice
+            import numpy as np
+
+            overlay_rgb = np.stack([self.loaded.display] * 3, axis=-1)
+        self._save_count += 1
+        method = METHOD_NAMES[self.vars.method.get()] if self.overlay_image is not None else "No heatmap"
+        self._submit(
+            self.io_worker, f"report:{self._save_count}", jobs.save_report, path, self.loaded, overlay_rgb,
+            self.analysis, self.model.classifier, method, context=path,
+        )
+
+    # ----- folders -------------------------------------------------------
+
+    def classify_folder_dialog(self) -> None:
+        if self.model is None:
+            self.show_error("Classify folder needs a model: " + (self.model_error or "it is still loading."))
+            return
+        folder = self.dialogs.ask_directory(initialdir=self._last_dir)
+        if folder:
+            self.classify_folder(folder)
+
+    def classify_folder(self, folder: str) -> None:
+        """Classify every file under ``folder`` on the model worker, a batch at a time, into a table."""
+        from gui.batch import BatchWindow
+
+        if self.folder_run is not None and not self.folder_run.done:
+            self.cancel_folder()
+        old = self.windows.get("batch")
+        if old is not None and old.winfo_exists():
+            old.destroy()
+        folder = str(folder)
+        window = BatchWindow(self.root, folder, self.model.card.display_name, on_cancel=self.cancel_folder,
+                             on_export=self.export_csv, on_open=self.open_scan)
+        window.protocol("WM_DELETE_WINDOW", lambda: (self.cancel_folder(), window.destroy()))
+        self.windows["batch"] = window
+        run = self.folder_run = FolderRun(folder, window, threading.Event(), [])
+        self.show_message(f"Classifying the files in {folder}…")
+        self._submit(self.io_worker, "listed", jobs.list_scans, folder, context=run)
+
+    def cancel_folder(self) -> None:
+        run = self.folder_run
+        if run is not None and not run.done:
+            run.cancel.set()  # the model worker checks it before each batch
+            self._finish_folder(run)
+
+    def _on_listed(self, result, run) -> None:
+        if run is not self.folder_run or run.done:
+            return
+        if not result.ok:
+            self.show_error(f"Cannot read that folder: {result.error}")
+            self._finish_folder(run)
+            return
+        run.todo = list(result.value)
+        if run.window.winfo_exists():
+            run.window.set_total(len(run.todo))
+        self._next_folder_batch(run)
+
+    def _next_folder_batch(self, run) -> None:
+        if not run.todo or run.cancel.is_set():
+            self._finish_folder(run)
+            return
+        batch, run.todo = run.todo[: jobs.FOLDER_BATCH], run.todo[jobs.FOLDER_BATCH:]
+        self._submit(self.model_worker, "folder", jobs.classify_files, self.model, batch, run.cancel, context=run)
+
+    def _on_folder_batch(self, result, run) -> None:
+        if run is not self.folder_run:
+            return
+        if not result.ok:
+            self.show_error(f"Classify folder stopped: {type(result.error).__name__}: {result.error}")
+            self._finish_folder(run)
+            return
+        if run.window.winfo_exists():
+            run.window.add(result.value)
+            if run.done:  # the batch in flight when Cancel was pressed: keep its rows, say so again
+                run.window.finish(cancelled=True)
+        if not run.done:
+            self._next_folder_batch(run)
+
+    def _finish_folder(self, run) -> None:
+        if run.done:
+            return
+        run.done = True
+        if run.window.winfo_exists():
+            run.window.finish(cancelled=run.cancel.is_set())
+            done, total = len(run.window.records), run.window.total
+            self.show_message(("Cancelled" if run.cancel.is_set() else "Classified") + f" {done} / {total} files.")
+
+    def export_csv(self) -> None:
+        run = self.folder_run
+        if run is None or not run.window.winfo_exists() or not run.window.records:
+            return
+        name = os.path.basename(os.path.normpath(run.folder)) or "results"
+        path = self.dialogs.ask_save_csv(initialfile=f"{name}.csv", initialdir=self._last_dir)
+        if not path:
+            return
+        self._save_count += 1
+        self._submit(self.io_worker, f"csv:{self._save_count}", jobs.write_csv, path, list(run.window.records),
+                     list(self.model.classifier.classes), context=path)
 
     # ----- messages, windows, state ---------------------------------------
 
@@ -431,7 +685,7 @@ class App:
 
     def show_shortcuts(self) -> tk.Toplevel:
         return self._window(
-            "shortcuts", lambda: InfoWindow(self.root, "Keyboard shortcuts", shortcuts_text(), width=50, height=8)
+            "shortcuts", lambda: InfoWindow(self.root, "Keyboard shortcuts", shortcuts_text(), width=50, height=10)
         )
 
     def show_disclaimer(self) -> tk.Toplevel:
@@ -459,11 +713,15 @@ class App:
         cam_ready = self.model is not None and self.model.engine is not None
         self.controls.set_state(cam_ready=cam_ready, can_retarget=cam_ready and self.loaded is not None)
         self.menus.set_save_enabled(self.overlay_image is not None)
+        self.menus.set_report_enabled(self.analysis is not None)
+        self.menus.set_model_enabled(self.model is not None)
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self.folder_run is not None:
+            self.folder_run.cancel.set()
         self.root.after_cancel(self._poll_id)
         for worker in (self.model_worker, self.io_worker):
             worker.stop()

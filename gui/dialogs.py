@@ -23,6 +23,8 @@ def _patterns(suffixes) -> str:
 SCAN_FILETYPES = [("Images", _patterns(IMAGE_SUFFIXES)), ("All files", "*")]
 MODEL_FILETYPES = [("Keras models", _patterns((".keras",))), ("All files", "*")]
 SAVE_FILETYPES = [("PNG image", "*.png"), ("JPEG image", "*.jpg *.jpeg"), ("TIFF image", "*.tif *.tiff")]
+REPORT_FILETYPES = [("PDF document", "*.pdf")]
+CSV_FILETYPES = [("CSV table", "*.csv")]
 
 
 class FileDialogs:
@@ -47,6 +49,24 @@ class FileDialogs:
             parent=self.parent, title="Save overlay image", filetypes=SAVE_FILETYPES,
             defaultextension=".png", initialfile=initialfile, initialdir=initialdir,
             confirmoverwrite=True,
+        ) or None
+
+    def ask_save_report(self, initialfile: str, initialdir: str | None = None) -> str | None:
+        return self._ask_save("Export report", REPORT_FILETYPES, ".pdf", initialfile, initialdir)
+
+    def ask_save_csv(self, initialfile: str, initialdir: str | None = None) -> str | None:
+        return self._ask_save("Export CSV", CSV_FILETYPES, ".csv", initialfile, initialdir)
+
+    def ask_directory(self, initialdir: str | None = None) -> str | None:
+        return filedialog.askdirectory(
+            parent=self.parent, title="Classify folder", initialdir=initialdir, mustexist=True
+        ) or None
+
+    def _ask_save(self, title, filetypes, extension, initialfile, initialdir) -> str | None:
+        # confirmoverwrite: the native dialog asks before replacing; the write then may replace.
+        return filedialog.asksaveasfilename(
+            parent=self.parent, title=title, filetypes=filetypes, defaultextension=extension,
+            initialfile=initialfile, initialdir=initialdir, confirmoverwrite=True,
         ) or None
 
 

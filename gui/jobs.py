@@ -1,4 +1,5 @@
-"""The work done on the worker thread: load the model, read a scan, explain it, save an image.
+"""The work done on the worker threads: load the model, read a scan or volume, explain it,
+classify a folder or every slice, save an image or a report.
 
 Each function returns plain values and never touches a widget. TensorFlow is
 imported here, lazily, inside ``load_model`` (via ``Classifier.load``).
@@ -14,6 +15,10 @@ import numpy as np
 
 from core.errors import ModelError, ScanError
 from core.io import Scan, load_scan
+from core.volume import Volume, load_volume, volume_format
+
+AUTO_WINDOW = "auto"  # ``read_scan(window=AUTO_WINDOW)``: the 0.5-99.5 percentile window of the data
+FOLDER_BATCH = 16  # files per model-worker job when classifying a folder (cancel is checked between)
 
 
 class SaveError(Exception):
@@ -40,6 +45,21 @@ class LoadedScan:
     scan: Scan
     display: np.ndarray  # uint8 (h, w), what the screen shows
     file_bytes: int
+    volume: Volume | None = None  # every slice (DICOM, NIfTI), windowed alike; None for ordinary images
+    index: int = 0  # which slice of ``volume`` ``scan`` is
+
+    @property
+    def slices(self) -> int:
+        return 1 if self.volume is None else len(self.volume)
+
+    @property
+    def windowed(self) -> bool:
+        return "window" in self.scan.info
+
+    def at(self, index: int) -> "LoadedScan":
+        """Another slice of the same volume: no file access, same window."""
+        scan = self.volume.scan(index)
+        return LoadedScan(scan, scan.display_uint8(), self.file_bytes, self.volume, index)
 
 
 @dataclass
@@ -67,9 +87,38 @@ def load_model(model_path: str | None) -> LoadedModel:
     return LoadedModel(classifier, engine, cam_error)
 
 
-def read_scan(path: str) -> LoadedScan:
-    scan = load_scan(path)
-    return LoadedScan(scan, scan.display_uint8(), os.path.getsize(path))
+def read_scan(path: str, window=None, index: int | None = None) -> LoadedScan:
+    """An ordinary image, or a whole volume read once (``index``: slice shown, None = middle).
+
+    ``window``: ``(center, width)``, ``None`` (the file's own, else percentile) or
+    ``AUTO_WINDOW`` (the percentile window of the data even when the file has one).
+    """
+    from core.io import _check_file
+
+    _check_file(path)  # before sniffing the content: a FIFO would block the read for ever
+    if volume_format(path) is None:
+        scan = load_scan(path)
+        return LoadedScan(scan, scan.display_uint8(), os.path.getsize(path))
+    if window == AUTO_WINDOW:
+        window = auto_window(path)
+    volume = load_volume(path, window=window)
+    if index is not None:
+        index = min(max(0, int(index)), len(volume) - 1)  # same file, maybe another window: keep the slice
+    scan = volume.scan(index)
+    chosen = len(volume) // 2 if index is None else index
+    return LoadedScan(scan, scan.display_uint8(), os.path.getsize(path), volume, chosen)
+
+
+def auto_window(path: str) -> tuple[float, float]:
+    """The 0.5-99.5 percentile window of a DICOM/NIfTI file's values (modality units)."""
+    from core.window import percentile_window
+
+    if volume_format(path) == "dicom":
+        from core.dicom import modality_values
+
+        return percentile_window(modality_values(path))
+    window = load_volume(path).windows[0]  # NIfTI: the automatic window is the percentile one
+    return window["center"], window["width"]
 
 
 def analyse(model: LoadedModel, pixels: np.ndarray, target_class: str | None, chroma: float | None = None) -> Analysis:
@@ -106,3 +155,96 @@ def save_image(rgb: np.ndarray, path: str) -> str:
     except OSError as err:
         raise SaveError(f"{path}: cannot write file ({err.strerror or err})") from None
     return path
+
+
+def save_report(path: str, loaded: LoadedScan, overlay_rgb: np.ndarray, analysis: Analysis, classifier,
+                method_name: str) -> str:
+    """One-page PDF of what the window shows. The save dialog already asked before replacing."""
+    from core.report import write_pdf_report
+
+    scan = loaded.scan
+    notes = []
+    if loaded.slices > 1:
+        notes.append(f"Slice {loaded.index + 1} of {loaded.slices} ({scan.format}, from 0: {loaded.index})")
+    window = scan.info.get("window")
+    if window and window.get("center") is not None:
+        notes.append(f"Window: center {window['center']:g}, width {window['width']:g} ({window['source']})")
+    elif window:
+        notes.append(f"Window: {window['source']}")
+    notes.append(f"File: {scan.name}")
+    card = classifier.card
+    try:
+        return write_pdf_report(
+            path, loaded.display, overlay_rgb, analysis.prediction,
+            class_names={c: card.display_name(c) for c in classifier.classes},
+            method_name=method_name, model_name=card.name, model_sha256=classifier.checksum,
+            target_name=analysis.target_class, notes=notes, overwrite=True,
+        )
+    except OSError as err:
+        raise SaveError(f"{path}: cannot write file ({err.strerror or err})") from None
+
+
+def list_scans(folder: str) -> list[tuple[str, str | None]]:
+    """Every file under ``folder`` (recursive, sorted), as ``core.io.find_scans`` walks it."""
+    from core.io import find_scans
+
+    return list(find_scans([folder]))
+
+
+def classify_files(model: LoadedModel, found, cancel) -> list[dict]:
+    """One batch of ``(path, error)`` -> one record per file, shaped as ``predict`` writes them.
+
+    Returns ``[]`` at once if ``cancel`` (a ``threading.Event``) is set.
+    """
+    from core.cli import _read_and_preprocess, _warning
+
+    if cancel.is_set():
+        return []
+    classifier = model.classifier
+    items = []
+    for path, error in found:
+        if error is None:
+            items.extend(_read_and_preprocess(path, classifier.input_size))
+        else:
+            items.append((path, {}, None, error))
+    ok = [item for item in items if item[2] is not None]
+    predictions = iter(classifier.predict_batch(np.stack([item[2] for item in ok])) if ok else [])
+    records = []
+    for path, fields, tensor, error in items:
+        if tensor is None:
+            records.append({"path": path, "error": error})
+            continue
+        prediction = next(predictions)
+        record = prediction.as_json(path)
+        checks = fields.pop("_checks")
+        record.update(fields)
+        record["low_confidence"] = bool(prediction.low_confidence)
+        warning = _warning(prediction, checks, classifier.card.data)
+        if warning:
+            record["warning"] = warning
+        records.append(record)
+    return records
+
+
+def write_csv(path: str, records, classes) -> str:
+    """The records as ``predict --format csv`` writes them (same columns, same order)."""
+    from core.cli import _Writer
+
+    try:
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = _Writer("csv", classes, handle)
+            for record in records:
+                writer.result(record)
+    except OSError as err:
+        raise SaveError(f"{path}: cannot write file ({err.strerror or err})") from None
+    return path
+
+
+def classify_slices(model: LoadedModel, pixels: np.ndarray, batch_size: int = 32) -> list:
+    """A prediction for every slice of a volume (``(n, h, w)`` pixels as shown)."""
+    classifier = model.classifier
+    predictions = []
+    for start in range(0, len(pixels), batch_size):
+        batch, _ = classifier.preprocess(list(pixels[start:start + batch_size]))
+        predictions.extend(classifier.predict_batch(batch))
+    return predictions

@@ -19,6 +19,11 @@ class MenuBar:
         self.file.add_cascade(label="Open recent", menu=self.recent)
         self.file.add_command(label="Save overlay image…", accelerator="Ctrl+S", command=app.save_overlay)
         self.save_index = self.file.index("end")
+        self.file.add_command(label="Export report…", command=app.export_report)
+        self.report_index = self.file.index("end")
+        self.file.add_separator()
+        self.file.add_command(label="Classify folder…", command=app.classify_folder_dialog)
+        self.folder_index = self.file.index("end")
         self.file.add_separator()
         self.file.add_command(label="Quit", accelerator="Ctrl+Q", command=app.close)
 
@@ -35,6 +40,11 @@ class MenuBar:
         view.add_cascade(label="Colour map", menu=colormap_menu)
         view.add_separator()
         view.add_checkbutton(label="Side by side", variable=app.vars.side_by_side)
+        view.add_separator()
+        view.add_command(label="Previous slice", accelerator="←", command=lambda: app.step_slice(-1))
+        view.add_command(label="Next slice", accelerator="→", command=lambda: app.step_slice(+1))
+        view.add_command(label="Classify all slices…", command=app.classify_all_slices)
+        view.add_command(label="Reset window", accelerator="R", command=app.reset_window)
 
         model = tk.Menu(self.bar, tearoff=False)
         model.add_command(label="Open model…", command=app.open_model_dialog)
@@ -67,3 +77,9 @@ class MenuBar:
 
     def set_save_enabled(self, enabled: bool) -> None:
         self.file.entryconfigure(self.save_index, state="normal" if enabled else "disabled")
+
+    def set_report_enabled(self, enabled: bool) -> None:
+        self.file.entryconfigure(self.report_index, state="normal" if enabled else "disabled")
+
+    def set_model_enabled(self, enabled: bool) -> None:
+        self.file.entryconfigure(self.folder_index, state="normal" if enabled else "disabled")

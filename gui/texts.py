@@ -18,6 +18,8 @@ SHORTCUTS = [
     ("Ctrl+Q", "Quit"),
     ("G", "Switch between Grad-CAM and Grad-CAM++"),
     ("+ / -", "More / less heatmap opacity"),
+    ("← / →", "Previous / next slice (DICOM, NIfTI)"),
+    ("R", "Reset the window to the file's own"),
     ("F1", "This list of shortcuts"),
 ]
 

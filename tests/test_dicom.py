@@ -315,3 +315,21 @@ def test_rescale_slope_that_is_not_a_number(tmp_path, value):
     with pytest.raises(CorruptHeaderError) as err:
         load_scan(bad)
     assert "\n" not in str(err.value) and "bad_slope.dcm" in str(err.value)
+
+
+def test_modality_values_are_the_rescaled_frames_before_any_window(tmp_path):
+    """What the GUI's "Auto (percentile)" window is computed on, even when the file has its own window."""
+    from core.dicom import modality_values
+    from core.window import percentile_window
+
+    stored = np.arange(2 * 4 * 5, dtype=np.uint16).reshape(2, 4, 5) * 50
+    path = make_dicom(tmp_path / "mf.dcm", stored, RescaleSlope=2, RescaleIntercept=-100, NumberOfFrames=2,
+                      WindowCenter=300, WindowWidth=200)
+    values = modality_values(path)
+    np.testing.assert_allclose(values, stored * 2.0 - 100)
+    from core.window import apply_window
+
+    center, width = percentile_window(values)
+    np.testing.assert_allclose(load_scan(path, index=1, window=(center, width)).pixels,
+                               apply_window(values[1], center, width), atol=1e-4)
+    assert load_scan(path, index=1).info["window"]["source"] == "file"

@@ -43,3 +43,12 @@ class FakeDialogs:
     def ask_save_image(self, **kwargs):
         return self._next("save_image", kwargs)
 
+
+    def ask_save_report(self, **kwargs):
+        return self._next("save_report", kwargs)
+
+    def ask_save_csv(self, **kwargs):
+        return self._next("save_csv", kwargs)
+
+    def ask_directory(self, **kwargs):
+        return self._next("directory", kwargs)

@@ -126,3 +126,13 @@ def test_importing_gui_does_not_import_tensorflow():
     heavy, seconds = out.stdout.split("\n")[:2]
     assert heavy == "[]"
     print(f"import gui.app: {float(seconds):.2f} s")
+
+
+def test_window_icon_file_is_bundled_next_to_the_code():
+    from core.paths import resource_path
+
+    from PIL import Image
+
+    icon = resource_path("gui", "assets", "icon.png")
+    with Image.open(icon) as image:
+        assert image.size[0] >= 32 and image.size[0] == image.size[1]

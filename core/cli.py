@@ -396,16 +396,13 @@ def _output_stem(path, scan) -> str:
 
 
 def _write_report(report_path, classifier, scan, display, overlay_rgb, method, result):
-    from core.report import write_pdf_report
+    from core.report import window_note, write_pdf_report
 
     notes = []
     if "slices" in scan.info:
         notes.append(f"Slice {scan.info['slice']} of {scan.info['slices']} ({scan.format})")
-    window = scan.info.get("window")
-    if window and window.get("center") is not None:
-        notes.append(f"Window: center {window['center']:g}, width {window['width']:g} ({window['source']})")
-    elif window:
-        notes.append(f"Window: {window['source']}")
+    if window_note(scan.info):
+        notes.append(window_note(scan.info))
     write_pdf_report(
         report_path, display, overlay_rgb, result.prediction,
         class_names={c: classifier.card.display_name(c) for c in classifier.classes},

@@ -105,3 +105,13 @@ def write_pdf_report(
             os.remove(path)
             raise
     return path
+
+
+def window_note(info: dict) -> str | None:
+    """One line saying which intensity window a scan was shown (and classified) with."""
+    window = info.get("window")
+    if not window:
+        return None
+    if window.get("center") is not None:
+        return f"Window: center {window['center']:g}, width {window['width']:g} ({window['source']})"
+    return f"Window: {window['source']}"

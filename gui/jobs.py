@@ -160,17 +160,14 @@ def save_image(rgb: np.ndarray, path: str) -> str:
 def save_report(path: str, loaded: LoadedScan, overlay_rgb: np.ndarray, analysis: Analysis, classifier,
                 method_name: str) -> str:
     """One-page PDF of what the window shows. The save dialog already asked before replacing."""
-    from core.report import write_pdf_report
+    from core.report import window_note, write_pdf_report
 
     scan = loaded.scan
     notes = []
     if loaded.slices > 1:
         notes.append(f"Slice {loaded.index + 1} of {loaded.slices} ({scan.format}, from 0: {loaded.index})")
-    window = scan.info.get("window")
-    if window and window.get("center") is not None:
-        notes.append(f"Window: center {window['center']:g}, width {window['width']:g} ({window['source']})")
-    elif window:
-        notes.append(f"Window: {window['source']}")
+    if window_note(scan.info):
+        notes.append(window_note(scan.info))
     notes.append(f"File: {scan.name}")
     card = classifier.card
     try:

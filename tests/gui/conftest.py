@@ -111,3 +111,21 @@ def scan_paths(tmp_path_factory):
             return first[0], second[0]
     folder = tmp_path_factory.mktemp("synthetic_scans")
     return _synthetic_scan(folder / "synthetic_a.png", 1), _synthetic_scan(folder / "synthetic_b.png", 2)
+
+
+@pytest.fixture(scope="module")
+def app(display, gui_model_path, tmp_path_factory):
+    """One real window per test module (IDLE's pattern), with the tiny model loaded and fake dialogs."""
+    import tkinter as tk
+
+    from gui.app import App
+    from gui.recent import RecentFiles
+    from tests.gui.helpers import FakeDialogs, pump_until
+
+    root = tk.Tk()
+    recent = RecentFiles(str(tmp_path_factory.mktemp("config") / "recent.json"))
+    window = App(root, model_path=gui_model_path, dialogs=FakeDialogs(), recent=recent)
+    pump_until(root, lambda: window.model is not None or window.model_error, 90, "the model to load")
+    assert window.model is not None, window.model_error
+    yield window
+    window.close()  # no-op when a test already closed it

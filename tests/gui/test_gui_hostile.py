@@ -11,8 +11,7 @@ import os
 
 import pytest
 
-from gui.recent import RecentFiles
-from tests.gui.helpers import FakeDialogs, pump_until
+from tests.gui.helpers import pump_until
 from tests.hostile import build_corpus
 
 pytestmark = pytest.mark.usefixtures("display")
@@ -28,20 +27,6 @@ ODD_BUT_VALID = ("strip_3x100000", "one_pixel", "tiff_float_nan_inf", "undecodab
 def corpus(tmp_path_factory):
     return {case.name: case for case in build_corpus(tmp_path_factory.mktemp("gui_hostile") / "corpus")}
 
-
-@pytest.fixture(scope="module")
-def app(display, gui_model_path, tmp_path_factory):
-    import tkinter as tk
-
-    from gui.app import App
-
-    root = tk.Tk()
-    recent = RecentFiles(str(tmp_path_factory.mktemp("config") / "recent.json"))
-    window = App(root, model_path=gui_model_path, dialogs=FakeDialogs(), recent=recent)
-    pump_until(root, lambda: window.model is not None or window.model_error, 90, "the model to load")
-    assert window.model is not None, window.model_error
-    yield window
-    window.close()
 
 
 def open_and_wait(app, path, what):

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gui.recent import RecentFiles
-from tests.gui.helpers import FakeDialogs, pump, pump_until
+from tests.gui.helpers import pump, pump_until
 
 pytestmark = pytest.mark.usefixtures("display")
 
@@ -26,20 +25,6 @@ def reference(gui_model_path):
 
     return Classifier.load(gui_model_path)
 
-
-@pytest.fixture(scope="module")
-def app(display, gui_model_path, tmp_path_factory):
-    import tkinter as tk
-
-    from gui.app import App
-
-    root = tk.Tk()
-    recent = RecentFiles(str(tmp_path_factory.mktemp("config") / "recent.json"))
-    window = App(root, model_path=gui_model_path, dialogs=FakeDialogs(), recent=recent)
-    pump_until(root, lambda: window.model is not None or window.model_error, 90, "the model to load")
-    assert window.model is not None, window.model_error
-    yield window
-    window.close()  # no-op when a test already closed it
 
 
 def open_and_wait(app, path, what="the analysis"):

@@ -12,8 +12,10 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import signal
 import struct
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -224,3 +226,19 @@ def _nifti_nan_affine(raw: bytes) -> bytes:
     out[254:256] = struct.pack("<h", 1)  # sform_code
     out[280:296] = struct.pack("<4f", float("nan"), 0, 0, 0)
     return bytes(out)
+
+
+@contextmanager
+def time_limit(seconds: int, what: str):
+    """Raise TimeoutError if the block runs longer than ``seconds`` (SIGALRM, main thread only)."""
+
+    def expired(signum, frame):
+        raise TimeoutError(f"{what} took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import tempfile
-from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -22,6 +20,7 @@ from hypothesis import strategies as st
 
 from core.errors import ScanError
 from core.io import Scan, load_scan
+from tests.hostile import time_limit
 
 CASE_SECONDS = 30  # a generous guard per case: a hang is a failure, not a slow test
 
@@ -106,25 +105,11 @@ def cases(names):
     )
 
 
-@contextmanager
-def time_limit(seconds: int):
-    def expired(signum, frame):
-        raise TimeoutError(f"load_scan took more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def outcome_of(path: str) -> str:
     """"scan" or "error" for an allowed outcome; raises AssertionError (or the unexpected
     exception itself) for anything else."""
     try:
-        with time_limit(CASE_SECONDS):
+        with time_limit(CASE_SECONDS, "load_scan"):
             scan = load_scan(path)
     except ScanError as err:
         text = str(err)

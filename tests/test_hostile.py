@@ -16,7 +16,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ import pytest
 from core.errors import ScanError, UnreadableFileError
 from core.io import Scan, load_scan
 from tests.conftest import ROOT
-from tests.hostile import build_corpus
+from tests.hostile import build_corpus, time_limit
 
 PER_FILE_SECONDS = 20  # load_scan on any one file (the slowest take well under a second)
 PREDICT_SECONDS = 120  # the whole corpus through main.py predict, model load included
@@ -60,20 +59,6 @@ def corpus(tmp_path_factory):
     for case in cases:  # let pytest clean up later even when not root
         if case.name == "unreadable_chmod_000":
             os.chmod(case.path, 0o644)
-
-
-@contextmanager
-def time_limit(seconds: int, what: str):
-    def expired(signum, frame):
-        raise TimeoutError(f"{what} took more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def check_scan(scan: Scan) -> list[str]:

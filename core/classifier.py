@@ -12,7 +12,7 @@ from core.errors import ModelError
 from core.keras_support import import_keras, load_keras_model, logits_model
 from core.modelcard import ModelCard, read_card, verify_checksum
 from core.paths import card_path_for, default_model_path
-from core.preprocess import preprocess_batch
+from core.preprocess import method_for, preprocess_batch
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -80,6 +80,10 @@ class Classifier:
         actual = tuple(model.inputs[0].shape[1:])
         if actual != expected:
             raise ModelError(f"model input {actual} does not match its card {expected}")
+        try:
+            method_for(card.preprocessing)
+        except ValueError as err:
+            raise ModelError(f"model card: {err}; a newer version of the app is needed") from None
         return cls(model, card, model_path, checksum)
 
     @property
@@ -87,7 +91,11 @@ class Classifier:
         return self.card.name
 
     def preprocess(self, pixel_arrays):
-        return preprocess_batch(pixel_arrays, self.input_size)
+        return preprocess_batch(pixel_arrays, self.input_size, self.preprocessing)
+
+    @property
+    def preprocessing(self) -> str:
+        return self.card.preprocessing
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         if len(batch) == 0:

@@ -139,7 +139,7 @@ def self_test(model_path) -> int:
     return EXIT_OK
 
 
-def _read_and_preprocess(path, input_size, index=None, all_slices=False):
+def _read_and_preprocess(path, input_size, method, index=None, all_slices=False):
     """Worker-thread job: decode + preprocess one file -> a list of
     (path, extra record fields, tensor | None, error | None), one per slice used."""
     from core.preprocess import preprocess
@@ -155,7 +155,7 @@ def _read_and_preprocess(path, input_size, index=None, all_slices=False):
 
             scans = [load_scan(path, index=index)]
         return [(path, {**_scan_fields(scan, index is not None or all_slices), "_checks": _image_checks(scan)},
-                 preprocess(scan.pixels, input_size)[0], None) for scan in scans]
+                 preprocess(scan.pixels, input_size, method)[0], None) for scan in scans]
     except ScanError as err:
         return [(path, {}, None, err.problem)]
     except MemoryError:
@@ -262,7 +262,8 @@ def predict(paths, model_path, fmt="jsonl", batch_size=32, quiet=False, index=No
     # Decoding runs in a thread pool ahead of inference (Pillow and OpenCV release the GIL).
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         jobs = (
-            pool.submit(_read_and_preprocess, path, classifier.input_size, index, all_slices)
+            pool.submit(_read_and_preprocess, path, classifier.input_size, classifier.preprocessing,
+                        index, all_slices)
             if error is None else [(path, {}, None, error)]
             for path, error in found
         )

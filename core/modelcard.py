@@ -39,6 +39,12 @@ class ModelCard:
         return int(self.data["channels"])
 
     @property
+    def preprocessing(self) -> str:
+        """The preprocessing name the model was trained with; cards written before v2 had one kind."""
+        section = self.data.get("preprocessing") or {}
+        return str(section.get("name", "head-crop-square-pad-percentile-v1"))
+
+    @property
     def temperature(self) -> float:
         return float(self.data.get("temperature", 1.0))
 

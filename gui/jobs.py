@@ -201,7 +201,7 @@ def classify_files(model: LoadedModel, found, cancel) -> list[dict]:
     items = []
     for path, error in found:
         if error is None:
-            items.extend(_read_and_preprocess(path, classifier.input_size))
+            items.extend(_read_and_preprocess(path, classifier.input_size, classifier.preprocessing))
         else:
             items.append((path, {}, None, error))
     ok = [item for item in items if item[2] is not None]

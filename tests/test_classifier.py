@@ -120,3 +120,40 @@ def test_committed_model_card_checksum_matches_the_committed_file():
     assert verify_checksum(model_path, card) == card.sha256
     assert card.classes == ["glioma", "meningioma", "notumor", "pituitary"]
     assert os.path.getsize(model_path) <= 10 * 1024 * 1024
+
+
+def _copy_with_card_edit(tmp_path, tiny_model_path, edit):
+    shutil.copy(tiny_model_path, tmp_path / "m.keras")
+    card = json.load(open(tiny_model_path.replace(".keras", ".json")))
+    edit(card)
+    json.dump(card, open(tmp_path / "m.json", "w"))
+    return str(tmp_path / "m.keras")
+
+
+def test_preprocessing_named_in_the_card_is_the_one_used(tmp_path, tiny_model_path, head_image):
+    """Models trained before v2 keep their v1 preprocessing; a v2 card gets v2's tensors."""
+    from core.classifier import Classifier
+    from core.preprocess import PERCENTILE_V1, RANK_V2, preprocess
+
+    def rank(card):
+        card["preprocessing"] = {"name": RANK_V2}
+
+    def unnamed(card):
+        card["preprocessing"] = {}
+
+    for edit, expected in ((rank, RANK_V2), (unnamed, PERCENTILE_V1)):
+        classifier = Classifier.load(_copy_with_card_edit(tmp_path, tiny_model_path, edit))
+        assert classifier.preprocessing == expected
+        batch, _ = classifier.preprocess([head_image])
+        np.testing.assert_array_equal(batch[0], preprocess(head_image, classifier.input_size, expected)[0])
+    assert not np.array_equal(preprocess(head_image, 32, RANK_V2)[0], preprocess(head_image, 32, PERCENTILE_V1)[0])
+
+
+def test_unknown_preprocessing_in_the_card_is_refused(tmp_path, tiny_model_path):
+    from core.classifier import Classifier
+
+    def future(card):
+        card["preprocessing"] = {"name": "head-crop-something-v9"}
+
+    with pytest.raises(ModelError, match="unknown preprocessing.*newer version"):
+        Classifier.load(_copy_with_card_edit(tmp_path, tiny_model_path, future))

@@ -52,19 +52,20 @@ def list_split(data_dir: str, split: str, names: list[str]):
     return paths, np.array(labels, dtype=np.int64)
 
 
-def _load_one(path: str, input_size: int):
+def _load_one(path: str, input_size: int, method: str):
     scan = load_scan(path)
-    tensor, _ = preprocess(scan.pixels, input_size)
+    tensor, _ = preprocess(scan.pixels, input_size, method)
     return tensor.astype(np.float16), dhash_bits(scan.pixels)
 
 
-def load_split(data_dir, split, names, input_size, cache_dir=None, progress=True) -> Split:
+def load_split(data_dir, split, names, input_size, cache_dir=None, progress=True,
+               method=PREPROCESSING_NAME) -> Split:
     """Load and preprocess a split, caching the arrays (keyed by file list and preprocessing)."""
     paths, labels = list_split(data_dir, split, names)
     if not paths:
         raise FileNotFoundError(f"no images under {os.path.join(data_dir, split)}")
     key = hashlib.sha256(
-        "\n".join([PREPROCESSING_NAME, HASH_NAME, str(input_size), *paths]).encode()
+        "\n".join([method, HASH_NAME, str(input_size), *paths]).encode()
     ).hexdigest()[:16]
     cache_file = os.path.join(cache_dir, f"{split}-{input_size}-{key}.npz") if cache_dir else None
     if cache_file and os.path.exists(cache_file):
@@ -72,7 +73,7 @@ def load_split(data_dir, split, names, input_size, cache_dir=None, progress=True
         return Split(paths, cached["images"], labels, cached["hash_bits"])
     images, bits = [], []
     iterator = ThreadPoolExecutor(max_workers=os.cpu_count() or 2).map(
-        lambda p: _load_one(p, input_size), paths
+        lambda p: _load_one(p, input_size, method), paths
     )
     if progress:
         from tqdm import tqdm

@@ -50,7 +50,8 @@ def evaluate(data_dir, model_path, report_dir=None, cache_dir=None, update_card=
     probs = classifier.probabilities(logits)
 
     if os.path.isdir(os.path.join(data_dir, "Training")):
-        train = load_split(data_dir, "Training", class_names(data_dir), classifier.input_size, cache_dir, progress=False)
+        train = load_split(data_dir, "Training", class_names(data_dir), classifier.input_size, cache_dir,
+                           progress=False, method=classifier.preprocessing)
 
         class _Bits:  # leak_free_test_indices needs objects with .hash_bits
             hash_bits = test_bits

@@ -118,7 +118,8 @@ def main(argv=None) -> int:
     names = class_names(args.data)
     seed = int(card.get("training", {}).get("config", {}).get("seed", 42))
     fraction = float(card.get("training", {}).get("config", {}).get("validation_fraction", 0.12))
-    train = load_split(args.data, "Training", names, classifier.input_size, args.cache_dir, progress=False)
+    train = load_split(args.data, "Training", names, classifier.input_size, args.cache_dir, progress=False,
+                       method=classifier.preprocessing)
     train_idx, val_idx = group_split(train.labels, near_duplicate_groups(train), fraction, seed)
 
     def logits_features(images):

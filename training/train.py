@@ -15,11 +15,20 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from core.modelcard import sha256_of, write_card
-from core.preprocess import PREPROCESSING_NAME
+from core.preprocess import PERCENTILE_V1, PREPROCESSING_NAME, RANK_V2
 from core.version import __version__
 from training.data import class_names, group_split, load_split, near_duplicate_groups
 from training.dedup import HASH_NAME, MAX_DISTANCE
 from training.model import DEFAULT_ARCH, TRANSFER_ARCHS, backbone_of, build_model
+
+
+PREPROCESSING_DESCRIPTIONS = {
+    PERCENTILE_V1: "greyscale (BT.601 luma); crop black background around the head; pad to a square; resize; "
+    "scale the head's 0.5-99.5 percentile intensity range to [0, 1]",
+    RANK_V2: "greyscale (BT.601 luma); crop the background around the head (rank threshold); pad to a "
+    "square; resize; replace each pixel by its rank (histogram equalisation; background 0, brightest 1), "
+    "so any increasing intensity curve gives the same input",
+}
 
 
 @dataclass
@@ -190,8 +199,7 @@ def train(cfg: TrainConfig) -> dict:
         "preprocessing": {
             "name": PREPROCESSING_NAME,
             "function": "core.preprocess.preprocess",
-            "description": "greyscale (BT.601 luma); crop black background around the head; pad to a square; "
-            "resize; scale the head's 0.5-99.5 percentile intensity range to [0, 1]",
+            "description": PREPROCESSING_DESCRIPTIONS[PREPROCESSING_NAME],
         },
         "output": "softmax over logits / temperature (core.classifier applies the temperature)",
         "temperature": temperature,

@@ -42,16 +42,20 @@ DRIVER = textwrap.dedent(
     def tick():
         ticks.append(time.perf_counter()); root.after(10, tick)
     root.after(10, tick)
+    per_scan = []
     for path in scans:
+        opened = time.perf_counter()
         app.open_scan(path)
         while app.busy or app.analysis is None or app.loaded is None or app.loaded.scan.path != path:
             root.update(); time.sleep(0.002)
             if not app.busy and app.analysis is not None and app.loaded is not None and app.loaded.scan.path == path:
                 break
+        per_scan.append((time.perf_counter() - opened) * 1000)
     gaps = [(b - a) * 1000 for a, b in zip(ticks, ticks[1:])]
     hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]
     print(json.dumps({"window_s": window, "ready_s": ready, "error": app.model_error,
-                      "peak_rss_mb": int(hwm) / 1024, "max_gap_ms": max(gaps) if gaps else None}))
+                      "peak_rss_mb": int(hwm) / 1024, "max_gap_ms": max(gaps) if gaps else None,
+                      "first_scan_ms": per_scan[0], "later_scans_ms": sorted(per_scan[1:])[len(per_scan[1:]) // 2]}))
     app.close()
     """
 )
@@ -109,6 +113,8 @@ def main() -> int:
         rows += [
             ["python main.py (driver): launch -> window", f"{report['window_s']:.2f} s", ""],
             ["python main.py (driver): launch -> model ready", f"{report['ready_s']:.2f} s", "target <= 5 s"],
+            ["first scan after model ready: open -> result shown", f"{report['first_scan_ms']:.0f} ms", ""],
+            ["later scans: open -> result shown (median)", f"{report['later_scans_ms']:.0f} ms", ""],
             [f"GUI peak RSS after opening {len(scans)} scans", f"{report['peak_rss_mb']:.0f} MB", "target <= 1 GB"],
             ["longest gap between 10 ms after() ticks while analysing", f"{report['max_gap_ms']:.0f} ms", "target <= 100 ms"],
         ]

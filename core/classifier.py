@@ -143,17 +143,22 @@ class Classifier:
 
     def self_test(self) -> float:
         """Run the model on a generated head-like image; return the milliseconds taken."""
-        size = 256
-        yy, xx = np.mgrid[:size, :size]
-        head = (((yy - 128) / 100.0) ** 2 + ((xx - 128) / 85.0) ** 2 < 1).astype(np.float32) * 120
-        head += 60 * np.exp(-(((yy - 100) / 15.0) ** 2 + ((xx - 150) / 15.0) ** 2))
         started = time.perf_counter()
-        predictions = self.predict_pixels([head])
+        predictions = self.predict_pixels([synthetic_head()])
         elapsed = (time.perf_counter() - started) * 1000
         total = sum(predictions[0].probabilities.values())
         if not np.isfinite(total) or abs(total - 1.0) > 1e-3:
             raise ModelError(f"self-test produced invalid probabilities (sum {total})")
         return elapsed
+
+
+def synthetic_head(size: int = 256) -> np.ndarray:
+    """A generated head-like image (ellipse plus a bright blob): no patient data, always at hand."""
+    yy, xx = np.mgrid[:size, :size]
+    centre = size / 2
+    head = (((yy - centre) / (0.39 * size)) ** 2 + ((xx - centre) / (0.33 * size)) ** 2 < 1).astype(np.float32) * 120
+    head += 60 * np.exp(-(((yy - 0.39 * size) / 15.0) ** 2 + ((xx - 0.59 * size) / 15.0) ** 2))
+    return head
 
 
 def _feature_tensor(scores_model):

@@ -136,3 +136,16 @@ def test_window_icon_file_is_bundled_next_to_the_code():
     icon = resource_path("gui", "assets", "icon.png")
     with Image.open(icon) as image:
         assert image.size[0] >= 32 and image.size[0] == image.size[1]
+
+
+def test_loading_a_model_traces_the_graphs_so_the_first_scan_is_not_slow(tiny_model_path, head_image):
+    """load_model warms up in the loading worker: the user's first scan must not trace again."""
+    from gui.jobs import analyse, load_model
+
+    model = load_model(tiny_model_path)
+    functions = (model.engine.passes._run, model.classifier._both_fn, model.classifier._logits_fn)
+    traced = [f.experimental_get_tracing_count() for f in functions]
+    assert traced[0] == 1  # the Grad-CAM pass, which every analysis runs
+    analysis = analyse(model, head_image, None)
+    assert analysis.heatmaps and analysis.prediction.label in model.classifier.classes
+    assert [f.experimental_get_tracing_count() for f in functions] == traced

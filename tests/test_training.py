@@ -127,8 +127,10 @@ def _synthetic_dataset(root, per_class=8, size=40):
     return root
 
 
-def test_one_epoch_smoke_training_exports_a_loadable_model_and_card(tmp_path):
+@pytest.mark.parametrize("preprocessing", [None, "head-crop-square-pad-rank-v2"])
+def test_one_epoch_smoke_training_exports_a_loadable_model_and_card(tmp_path, preprocessing):
     from core.classifier import Classifier
+    from core.preprocess import PREPROCESSING_NAME
     from training.evaluate import evaluate
     from training.train import TrainConfig, train
 
@@ -136,13 +138,16 @@ def test_one_epoch_smoke_training_exports_a_loadable_model_and_card(tmp_path):
     cfg = TrainConfig(
         data=str(data), out=str(tmp_path / "models"), epochs=1, img_size=32, batch_size=8,
         cache_dir=str(tmp_path / "cache"), log_dir=str(tmp_path / "runs"), name="smoke",
+        preprocessing=preprocessing or PREPROCESSING_NAME,
     )
     result = train(cfg)
     card = json.load(open(result["card_path"]))
     assert card["classes"] == CLASSES and card["input_size"] == 32 and card["temperature"] > 0
+    assert card["preprocessing"]["name"] == cfg.preprocessing
     assert os.path.exists(os.path.join(result["run_dir"], "epochs.csv"))
     classifier = Classifier.load(result["model_path"])
     assert len(classifier.predict_pixels([np.zeros((40, 40), np.float32)])) == 1
+    assert classifier.preprocessing == cfg.preprocessing
     report = tmp_path / "report"
     metrics = evaluate(str(data), result["model_path"], str(report), str(tmp_path / "cache"), update_card=True, run_dir=result["run_dir"])
     assert metrics["full_test"]["n"] == 12

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from core.preprocess import METHODS
 from training.model import ARCHS, DEFAULT_ARCH
 from training.train import TrainConfig
 
@@ -16,6 +17,8 @@ def main(argv=None) -> int:
     t = sub.add_parser("train", help="train, calibrate and export a model with its card")
     t.add_argument("--data", required=True, help="dataset folder with Training/ and Testing/")
     t.add_argument("--arch", default=DEFAULT_ARCH, choices=ARCHS)
+    t.add_argument("--preprocessing", default=TrainConfig.preprocessing, choices=list(METHODS),
+                   help="intensity handling (default: the bundled model's); see core/preprocess.py")
     t.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     t.add_argument("--img-size", type=int, default=TrainConfig.img_size)
     t.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
@@ -45,7 +48,7 @@ def main(argv=None) -> int:
         from training.train import train
 
         cfg = TrainConfig(
-            data=args.data, out=args.out, arch=args.arch, epochs=args.epochs, img_size=args.img_size,
+            data=args.data, out=args.out, arch=args.arch, preprocessing=args.preprocessing, epochs=args.epochs, img_size=args.img_size,
             batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
             deterministic=args.deterministic, max_minutes=args.max_minutes,
             fine_tune_epochs=args.fine_tune_epochs, weights=None if args.weights == "none" else args.weights,

@@ -36,6 +36,7 @@ class TrainConfig:
     data: str
     out: str = "models"
     arch: str = DEFAULT_ARCH
+    preprocessing: str = PREPROCESSING_NAME  # a core.preprocess.METHODS name
     epochs: int = 40
     img_size: int = 128
     batch_size: int = 32
@@ -139,7 +140,8 @@ def train(cfg: TrainConfig) -> dict:
     started = time.time()
 
     names = class_names(cfg.data)
-    split = _limit(load_split(cfg.data, "Training", names, cfg.img_size, cfg.cache_dir), cfg.limit_per_class, cfg.seed)
+    split = _limit(load_split(cfg.data, "Training", names, cfg.img_size, cfg.cache_dir,
+                                  method=cfg.preprocessing), cfg.limit_per_class, cfg.seed)
     groups = near_duplicate_groups(split)
     train_idx, val_idx = group_split(split.labels, groups, cfg.validation_fraction, cfg.seed)
     counts = np.bincount(split.labels[train_idx], minlength=len(names))
@@ -197,9 +199,9 @@ def train(cfg: TrainConfig) -> dict:
         "input_size": cfg.img_size,
         "channels": 1,
         "preprocessing": {
-            "name": PREPROCESSING_NAME,
+            "name": cfg.preprocessing,
             "function": "core.preprocess.preprocess",
-            "description": PREPROCESSING_DESCRIPTIONS[PREPROCESSING_NAME],
+            "description": PREPROCESSING_DESCRIPTIONS[cfg.preprocessing],
         },
         "output": "softmax over logits / temperature (core.classifier applies the temperature)",
         "temperature": temperature,

@@ -41,6 +41,9 @@ _FRAME_KEYWORDS = (
 )
 _FRAME_GROUPS = ("PixelValueTransformationSequence", "FrameVOILUTSequence")
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float64)
+# What a Rescale Slope that is not a number, or a damaged Modality LUT or palette, raises.
+_PIXEL_VALUE_ERRORS = (ValueError, TypeError, IndexError, KeyError, AttributeError)
+_PIXEL_VALUE_PROBLEM = "DICOM header has unusable pixel value attributes (rescale, LUT or palette)"
 
 
 def is_dicom(head: bytes) -> bool:
@@ -60,27 +63,8 @@ def read_dicom(path: str, window=None) -> tuple[np.ndarray, dict, list[dict]]:
     Slope/Intercept); ``None`` uses the file's window, else the percentile window.
     """
     user_window = None if window is None else check_window(window)
-    ds = _read(path, stop_before_pixels=False)
-    _check_has_pixels(path, ds)
-    try:
-        photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
-        samples = int(ds.get("SamplesPerPixel", 1))
-        frames = _frame_count(path, ds)
-        rows, cols = int(ds.Rows), int(ds.Columns)
-        syntax = ds.file_meta.get("TransferSyntaxUID")
-    except Exception:  # a value that does not parse is a damaged header
-        raise CorruptHeaderError(path, "DICOM header is damaged (image size or pixel format unreadable)") from None
-    if rows < 1 or cols < 1:
-        raise CorruptHeaderError(path, f"DICOM header gives an empty image ({cols}x{rows})")
-    if rows * cols * frames * samples > MAX_VOXELS:
-        raise ImageTooLargeError(path, f"DICOM image is {frames} x {cols}x{rows}, above the {MAX_VOXELS:,}-pixel limit")
-    if photometric not in ("MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422", "PALETTE COLOR"):
-        raise UnsupportedImageError(path, f"DICOM photometric interpretation {photometric} is not supported")
-    _check_decoder(path, syntax)
-    raw = _decode(path, ds)
-    if raw.size % (frames * rows * cols):  # e.g. Number of Frames not matching the data
-        raise CorruptHeaderError(path, f"DICOM header ({frames} x {cols}x{rows}) does not match its pixel data")
-    raw = raw.reshape(frames, rows, cols, -1)
+    ds, raw, photometric, syntax = _decoded_frames(path)
+    frames, rows, cols = raw.shape[:3]
 
     out = np.empty((frames, rows, cols), dtype=np.float32)
     windows: list[dict | None] = [None] * frames
@@ -92,10 +76,8 @@ def read_dicom(path: str, window=None) -> tuple[np.ndarray, dict, list[dict]]:
                 out[i] = _grey_from_colour(raw[i], ds)
                 if user_window:
                     out[i], windows[i] = apply_window(out[i], *user_window), window_info(*user_window, "user")
-    except (ValueError, TypeError, IndexError, KeyError, AttributeError):
-        # e.g. a Rescale Slope that is not a number, a damaged Modality LUT or palette
-        problem = "DICOM header has unusable pixel value attributes (rescale, LUT or palette)"
-        raise CorruptHeaderError(path, problem) from None
+    except _PIXEL_VALUE_ERRORS:
+        raise CorruptHeaderError(path, _PIXEL_VALUE_PROBLEM) from None
     pending = [i for i, w in enumerate(windows) if w is None]
     if pending:  # one percentile window over all such frames, so they stay comparable
         center, width = percentile_window(out[pending])
@@ -121,29 +103,43 @@ def modality_values(path: str) -> np.ndarray:
     """
     from pydicom.pixels import apply_modality_lut
 
+    ds, raw, photometric, _ = _decoded_frames(path)
+    try:
+        if photometric.startswith("MONOCHROME"):
+            values = [apply_modality_lut(raw[i, ..., 0], _frame_dataset(ds, i)) for i in range(len(raw))]
+        else:
+            values = [_grey_from_colour(frame, ds) for frame in raw]
+    except _PIXEL_VALUE_ERRORS:
+        raise CorruptHeaderError(path, _PIXEL_VALUE_PROBLEM) from None
+    out = np.asarray(values, dtype=np.float32)
+    out[np.isnan(out)] = 0.0
+    return out
+
+
+def _decoded_frames(path: str):
+    """Read, check and decode a DICOM file: (dataset, raw (frames, rows, cols, samples),
+    photometric interpretation, transfer syntax). Every header check happens here, once."""
     ds = _read(path, stop_before_pixels=False)
     _check_has_pixels(path, ds)
     try:
         photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
-        frames, rows, cols = _frame_count(path, ds), int(ds.Rows), int(ds.Columns)
-    except (TypeError, ValueError, AttributeError):
+        samples = int(ds.get("SamplesPerPixel", 1))
+        frames = _frame_count(path, ds)
+        rows, cols = int(ds.Rows), int(ds.Columns)
+        syntax = ds.file_meta.get("TransferSyntaxUID")
+    except Exception:  # a value that does not parse is a damaged header
         raise CorruptHeaderError(path, "DICOM header is damaged (image size or pixel format unreadable)") from None
-    _check_decoder(path, ds.file_meta.get("TransferSyntaxUID"))
+    if rows < 1 or cols < 1:
+        raise CorruptHeaderError(path, f"DICOM header gives an empty image ({cols}x{rows})")
+    if rows * cols * frames * samples > MAX_VOXELS:
+        raise ImageTooLargeError(path, f"DICOM image is {frames} x {cols}x{rows}, above the {MAX_VOXELS:,}-pixel limit")
+    if photometric not in ("MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422", "PALETTE COLOR"):
+        raise UnsupportedImageError(path, f"DICOM photometric interpretation {photometric} is not supported")
+    _check_decoder(path, syntax)
     raw = _decode(path, ds)
-    if rows < 1 or cols < 1 or raw.size % (frames * rows * cols):
+    if raw.size % (frames * rows * cols):  # e.g. Number of Frames not matching the data
         raise CorruptHeaderError(path, f"DICOM header ({frames} x {cols}x{rows}) does not match its pixel data")
-    raw = raw.reshape(frames, rows, cols, -1)
-    try:
-        if photometric.startswith("MONOCHROME"):
-            values = [apply_modality_lut(raw[i, ..., 0], _frame_dataset(ds, i)) for i in range(frames)]
-        else:
-            values = [_grey_from_colour(raw[i], ds) for i in range(frames)]
-    except (ValueError, TypeError, IndexError, KeyError, AttributeError):
-        problem = "DICOM header has unusable pixel value attributes (rescale, LUT or palette)"
-        raise CorruptHeaderError(path, problem) from None
-    out = np.asarray(values, dtype=np.float32)
-    out[np.isnan(out)] = 0.0
-    return out
+    return ds, raw.reshape(frames, rows, cols, -1), photometric, syntax
 
 
 def _read(path: str, stop_before_pixels: bool):

@@ -10,6 +10,7 @@ import pytest
 
 from core.errors import (
     CorruptHeaderError,
+    ImageTooLargeError,
     IndexOutOfRangeError,
     NoPixelDataError,
     ScanError,
@@ -333,3 +334,14 @@ def test_modality_values_are_the_rescaled_frames_before_any_window(tmp_path):
     np.testing.assert_allclose(load_scan(path, index=1, window=(center, width)).pixels,
                                apply_window(values[1], center, width), atol=1e-4)
     assert load_scan(path, index=1).info["window"]["source"] == "file"
+
+
+def test_modality_values_checks_the_header_as_loading_does(tmp_path, monkeypatch):
+    """The GUI's auto window reads the file again: the same limits and refusals apply."""
+    import core.dicom as dicom
+
+    path = make_dicom(tmp_path / "mf.dcm", np.zeros((2, 4, 5), np.uint16), NumberOfFrames=2)
+    monkeypatch.setattr(dicom, "MAX_VOXELS", 39)  # 2 x 4 x 5 = 40 voxels
+    for read in (lambda: dicom.read_dicom(path), lambda: dicom.modality_values(path)):
+        with pytest.raises(ImageTooLargeError, match="above the 39-pixel limit"):
+            read()

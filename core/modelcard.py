@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 
 from core.errors import ModelError
+from core.preprocess import PERCENTILE_V1
 
 REQUIRED_FIELDS = ("classes", "input_size", "channels", "preprocessing", "sha256")
 DEFAULT_LOW_CONFIDENCE = 0.70
@@ -42,7 +43,7 @@ class ModelCard:
     def preprocessing(self) -> str:
         """The preprocessing name the model was trained with; cards written before v2 had one kind."""
         section = self.data.get("preprocessing") or {}
-        return str(section.get("name", "head-crop-square-pad-percentile-v1"))
+        return str(section.get("name", PERCENTILE_V1))
 
     @property
     def temperature(self) -> float:

@@ -120,12 +120,12 @@ def _rank_head_mask(small: np.ndarray) -> np.ndarray | None:
     return small >= np.percentile(above, RANK_BACKGROUND_PERCENTILE, method="lower")
 
 
-def head_bounding_box(pixels: np.ndarray, method: str | None = None) -> tuple[int, int, int, int]:
+def head_bounding_box(pixels: np.ndarray, method: str = PREPROCESSING_NAME) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1) of the head in ``pixels``; the whole image if no clear head is found."""
     height, width = pixels.shape
     step = max(1, int(np.ceil(max(height, width) / MASK_WORK_SIZE)))
     small = np.ascontiguousarray(pixels[::step, ::step], dtype=np.float32)
-    head = METHODS[method or PREPROCESSING_NAME].head_mask(small)
+    head = method_for(method).head_mask(small)
     if head is None:
         return 0, 0, width, height
     mask = head.astype(np.uint8)
@@ -154,7 +154,6 @@ def preprocess(
 
     ``method`` is a preprocessing name from a model card (``PERCENTILE_V1`` or ``RANK_V2``).
     """
-    steps = method_for(method)
     pixels = np.asarray(pixels, dtype=np.float32)
     if pixels.ndim != 2 or min(pixels.shape) < 1:
         raise ValueError(f"expected a non-empty 2-D greyscale array, got shape {pixels.shape}")
@@ -173,7 +172,7 @@ def preprocess(
     square[pad_y_work : pad_y_work + crop.shape[0], pad_x_work : pad_x_work + crop.shape[1]] = crop
     interpolation = cv2.INTER_AREA if work_side > input_size else cv2.INTER_LINEAR
     resized = cv2.resize(square, (input_size, input_size), interpolation=interpolation)
-    normalised = steps.normalise(resized)
+    normalised = method_for(method).normalise(resized)
     geometry = Geometry(height, width, (x0, y0, x1, y1), side, pad_x, pad_y, input_size)
     return normalised[..., np.newaxis], geometry
 
@@ -222,11 +221,21 @@ def rank_intensity(image: np.ndarray) -> np.ndarray:
 class Method:
     head_mask: Callable[[np.ndarray], np.ndarray | None]
     normalise: Callable[[np.ndarray], np.ndarray]
+    description: str  # written into model cards
 
 
 METHODS = {
-    PERCENTILE_V1: Method(_intensity_head_mask, normalise_intensity),
-    RANK_V2: Method(_rank_head_mask, rank_intensity),
+    PERCENTILE_V1: Method(
+        _intensity_head_mask, normalise_intensity,
+        "greyscale (BT.601 luma); crop black background around the head; pad to a square; resize; "
+        "scale the head's 0.5-99.5 percentile intensity range to [0, 1]",
+    ),
+    RANK_V2: Method(
+        _rank_head_mask, rank_intensity,
+        "greyscale (BT.601 luma); crop the background around the head (rank threshold); pad to a "
+        "square; resize; replace each pixel by its rank (histogram equalisation; background 0, brightest 1), "
+        "so any increasing intensity curve gives the same input",
+    ),
 }
 
 

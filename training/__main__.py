@@ -48,7 +48,8 @@ def main(argv=None) -> int:
         from training.train import train
 
         cfg = TrainConfig(
-            data=args.data, out=args.out, arch=args.arch, preprocessing=args.preprocessing, epochs=args.epochs, img_size=args.img_size,
+            data=args.data, out=args.out, arch=args.arch, preprocessing=args.preprocessing,
+            epochs=args.epochs, img_size=args.img_size,
             batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
             deterministic=args.deterministic, max_minutes=args.max_minutes,
             fine_tune_epochs=args.fine_tune_epochs, weights=None if args.weights == "none" else args.weights,

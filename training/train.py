@@ -15,20 +15,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from core.modelcard import sha256_of, write_card
-from core.preprocess import PERCENTILE_V1, PREPROCESSING_NAME, RANK_V2
+from core.preprocess import PREPROCESSING_NAME, method_for
 from core.version import __version__
 from training.data import class_names, group_split, load_split, near_duplicate_groups
 from training.dedup import HASH_NAME, MAX_DISTANCE
 from training.model import DEFAULT_ARCH, TRANSFER_ARCHS, backbone_of, build_model
-
-
-PREPROCESSING_DESCRIPTIONS = {
-    PERCENTILE_V1: "greyscale (BT.601 luma); crop black background around the head; pad to a square; resize; "
-    "scale the head's 0.5-99.5 percentile intensity range to [0, 1]",
-    RANK_V2: "greyscale (BT.601 luma); crop the background around the head (rank threshold); pad to a "
-    "square; resize; replace each pixel by its rank (histogram equalisation; background 0, brightest 1), "
-    "so any increasing intensity curve gives the same input",
-}
 
 
 @dataclass
@@ -140,8 +131,8 @@ def train(cfg: TrainConfig) -> dict:
     started = time.time()
 
     names = class_names(cfg.data)
-    split = _limit(load_split(cfg.data, "Training", names, cfg.img_size, cfg.cache_dir,
-                                  method=cfg.preprocessing), cfg.limit_per_class, cfg.seed)
+    loaded = load_split(cfg.data, "Training", names, cfg.img_size, cfg.cache_dir, method=cfg.preprocessing)
+    split = _limit(loaded, cfg.limit_per_class, cfg.seed)
     groups = near_duplicate_groups(split)
     train_idx, val_idx = group_split(split.labels, groups, cfg.validation_fraction, cfg.seed)
     counts = np.bincount(split.labels[train_idx], minlength=len(names))
@@ -201,7 +192,7 @@ def train(cfg: TrainConfig) -> dict:
         "preprocessing": {
             "name": cfg.preprocessing,
             "function": "core.preprocess.preprocess",
-            "description": PREPROCESSING_DESCRIPTIONS[cfg.preprocessing],
+            "description": method_for(cfg.preprocessing).description,
         },
         "output": "softmax over logits / temperature (core.classifier applies the temperature)",
         "temperature": temperature,

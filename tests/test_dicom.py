@@ -286,12 +286,18 @@ def test_transfer_syntax_uid_that_is_not_a_transfer_syntax(tmp_path, uid, error)
     """Regression (found by scripts/fuzz_long.py): pydicom's ``is_compressed`` raised
     ValueError("UID is not a transfer syntax.") out of load_scan for a damaged UID."""
     raw = open(make_dicom(tmp_path / "ok.dcm", RAMP), "rb").read()
-    assert raw.count(b"1.2.840.10008.1.2.1\x00") == 1  # Explicit VR Little Endian, padded to 20 bytes
-    bad = tmp_path / "bad_syntax.dcm"
-    bad.write_bytes(raw.replace(b"1.2.840.10008.1.2.1\x00", uid))
+    # Explicit VR Little Endian, padded to 20 bytes
+    _assert_refused_with_bytes_replaced(tmp_path / "bad_syntax.dcm", raw, b"1.2.840.10008.1.2.1\x00", uid, error)
+
+
+def _assert_refused_with_bytes_replaced(bad, raw, old, new, error):
+    """``raw`` with its one ``old`` replaced by ``new``, saved as ``bad``: refused with ``error``
+    in one line that names the file."""
+    assert raw.count(old) == 1
+    bad.write_bytes(raw.replace(old, new))
     with pytest.raises(error) as err:
         load_scan(bad)
-    assert "\n" not in str(err.value) and "bad_syntax.dcm" in str(err.value)
+    assert "\n" not in str(err.value) and bad.name in str(err.value)
 
 
 def test_nan_rescale_gives_finite_pixels(tmp_path):
@@ -310,12 +316,7 @@ def test_rescale_slope_that_is_not_a_number(tmp_path, value):
     """Regression (found by scripts/fuzz_long.py): pydicom keeps an unparsable DS as text and
     apply_modality_lut then raised numpy's UFuncTypeError out of load_scan."""
     raw = open(make_dicom(tmp_path / "ok.dcm", RAMP, RescaleSlope="1.5", RescaleIntercept="-20"), "rb").read()
-    assert raw.count(b"1.5 ") == 1
-    bad = tmp_path / "bad_slope.dcm"
-    bad.write_bytes(raw.replace(b"1.5 ", value))
-    with pytest.raises(CorruptHeaderError) as err:
-        load_scan(bad)
-    assert "\n" not in str(err.value) and "bad_slope.dcm" in str(err.value)
+    _assert_refused_with_bytes_replaced(tmp_path / "bad_slope.dcm", raw, b"1.5 ", value, CorruptHeaderError)
 
 
 def test_modality_values_are_the_rescaled_frames_before_any_window(tmp_path):

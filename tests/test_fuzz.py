@@ -136,16 +136,17 @@ FUZZ_SETTINGS = dict(deadline=None, database=None, suppress_health_check=[Health
 @settings(max_examples=40, **FUZZ_SETTINGS)
 @given(case=cases(IMAGE_SEEDS))
 def test_mutated_images_load_or_fail_cleanly(scratch, case):
-    _, data = case
-    with open(scratch, "wb") as handle:
-        handle.write(data)
-    outcome_of(scratch)
+    _outcome_of_bytes(scratch, case[1])
 
 
 @settings(max_examples=20, **FUZZ_SETTINGS)
 @given(case=cases(VOLUME_SEEDS))
 def test_mutated_dicom_and_nifti_load_or_fail_cleanly(scratch, case):
-    _, data = case
+    _outcome_of_bytes(scratch, case[1])
+
+
+def _outcome_of_bytes(scratch, data: bytes):
+    """Write one mutated file over the scratch path and load it (outcome_of asserts how it ends)."""
     with open(scratch, "wb") as handle:
         handle.write(data)
     outcome_of(scratch)

@@ -43,7 +43,6 @@ class FakeDialogs:
     def ask_save_image(self, **kwargs):
         return self._next("save_image", kwargs)
 
-
     def ask_save_report(self, **kwargs):
         return self._next("save_report", kwargs)
 

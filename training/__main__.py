@@ -19,6 +19,8 @@ def main(argv=None) -> int:
     t.add_argument("--arch", default=DEFAULT_ARCH, choices=ARCHS)
     t.add_argument("--preprocessing", default=TrainConfig.preprocessing, choices=list(METHODS),
                    help="intensity handling (default: the bundled model's); see core/preprocess.py")
+    t.add_argument("--inversion-probability", type=float, default=TrainConfig.inversion_probability,
+                   help="chance of a full T1<->T2-like inversion of each training image's head (default 0)")
     t.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     t.add_argument("--img-size", type=int, default=TrainConfig.img_size)
     t.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
@@ -49,6 +51,7 @@ def main(argv=None) -> int:
 
         cfg = TrainConfig(
             data=args.data, out=args.out, arch=args.arch, preprocessing=args.preprocessing,
+            inversion_probability=args.inversion_probability,
             epochs=args.epochs, img_size=args.img_size,
             batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
             deterministic=args.deterministic, max_minutes=args.max_minutes,

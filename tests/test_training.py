@@ -75,7 +75,7 @@ def test_inversion_augmentation_flips_the_head_and_keeps_the_background_dark():
     )
     out = augment_intensity(image, only_inversion).numpy()[0, :, :, 0]
     assert np.corrcoef(out[head], image[0, :, :, 0][head])[0, 1] < -0.99  # bright <-> dark inside the head
-    assert out[~head].max() == 0.0
+    assert out[~head].max() < 1e-5  # (the gamma step adds 1e-6)
     unchanged = augment_intensity(image, AugmentConfig(**{**only_inversion.__dict__, "inversion_probability": 0.0}))
     np.testing.assert_allclose(unchanged.numpy(), image, atol=1e-5)
 

@@ -177,3 +177,20 @@ def test_one_epoch_smoke_training_exports_a_loadable_model_and_card(tmp_path, pr
     for name in ("metrics.json", "confusion_matrix.png", "roc_curves.png", "reliability.png", "learning_curves.png"):
         assert (report / name).exists(), name
     assert "full_test" in json.load(open(result["card_path"]))["metrics"]
+
+
+@pytest.mark.parametrize("method", ["head-crop-square-pad-percentile-v1", "head-crop-square-pad-rank-v2"])
+def test_head_removed_blanks_the_head_the_model_would_see(method):
+    from core.classifier import synthetic_head
+    from core.preprocess import head_bounding_box
+    from training.shortcuts import head_removed
+
+    scan = synthetic_head(128) + 5.0
+    blanked = head_removed(scan, method)
+    x0, y0, x1, y1 = head_bounding_box(scan, method)
+    assert (x1 - x0) < 128 and (y1 - y0) < 128  # a real box, not the whole frame
+    assert np.all(blanked[y0:y1, x0:x1] == np.percentile(scan, 1))
+    assert blanked.max() < scan.max() / 10  # nothing of the head is left
+    outside = np.ones(scan.shape, bool)
+    outside[y0:y1, x0:x1] = False
+    np.testing.assert_array_equal(blanked[outside], scan[outside])

@@ -56,9 +56,10 @@ def feature_table(data_dir, split, names):
     return np.array([source_features(p) for p in paths]), labels, paths
 
 
-def head_removed(pixels: np.ndarray) -> np.ndarray:
-    """The scan with its head bounding box filled with the background level."""
-    x0, y0, x1, y1 = head_bounding_box(pixels)
+def head_removed(pixels: np.ndarray, method: str) -> np.ndarray:
+    """The scan with its head bounding box (as ``method``, the model's preprocessing, finds it)
+    filled with the background level."""
+    x0, y0, x1, y1 = head_bounding_box(pixels, method)
     out = pixels.copy()
     out[y0:y1, x0:x1] = float(np.percentile(pixels, 1))
     return out
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
         correct = 0
         for start in range(0, len(test_paths), 64):
             chunk = test_paths[start : start + 64]
-            predictions = classifier.predict_pixels([head_removed(load_scan(p).pixels) for p in chunk])
+            predictions = classifier.predict_pixels([head_removed(load_scan(p).pixels, classifier.preprocessing) for p in chunk])
             correct += sum(names.index(p.label) == y for p, y in zip(predictions, y_test[start : start + 64]))
         results["model_accuracy_head_removed"] = correct / len(test_paths)
     print(json.dumps(results, indent=2))

@@ -91,6 +91,21 @@ def inversion(p, s, rng):
 SHIFTS = {f.__name__: f for f in (gamma, contrast, bias_field, blur, noise, jpeg, resample, rotation, crop, inversion)}
 
 
+def shifted(scans, shift, strength):
+    """Every scan under one shift; the random draws are seeded per condition, so reruns and
+    other models see exactly the same shifted scans."""
+    rng = np.random.default_rng(0)
+    return [np.clip(shift(p.astype(np.float32), strength, rng), 0, None).astype(np.float32) for p in scans]
+
+
+def accuracy(classifier, pixel_list, labels):
+    """The classifier's accuracy on raw scans (its own preprocessing), in batches of 64."""
+    predictions = []
+    for start in range(0, len(pixel_list), 64):
+        predictions += classifier.predict_pixels(pixel_list[start : start + 64])
+    return float(np.mean([classifier.classes.index(p.label) == y for p, y in zip(predictions, labels)]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-class", type=int, default=100)
@@ -107,20 +122,12 @@ def main() -> int:
     labels = np.array([classifier.classes.index(f.split("/")[-2]) for f in files])
     scans = [load_scan(f).pixels for f in files]
 
-    def accuracy(pixel_list):
-        predictions = []
-        for start in range(0, len(pixel_list), 64):
-            predictions += classifier.predict_pixels(pixel_list[start : start + 64])
-        return float(np.mean([classifier.classes.index(p.label) == y for p, y in zip(predictions, labels)]))
-
-    clean = accuracy(scans)
+    clean = accuracy(classifier, scans, labels)
     rows, card_table = [], {"clean": clean}
     for name, shift in SHIFTS.items():
         row = [name]
         for strength in STRENGTHS:
-            rng = np.random.default_rng(0)
-            shifted = [np.clip(shift(p.astype(np.float32), strength, rng), 0, None).astype(np.float32) for p in scans]
-            acc = accuracy(shifted)
+            acc = accuracy(classifier, shifted(scans, shift, strength), labels)
             card_table[f"{name}/{strength}"] = acc
             row.append(f"{acc:.3f} ({(acc - clean) * 100:+.1f})")
         rows.append(row)

@@ -14,7 +14,7 @@ import os
 import sys
 
 import numpy as np
-from bench_robustness import SHIFTS
+from bench_robustness import SHIFTS, accuracy, shifted
 from common import append_results, data_dir, markdown_table
 
 STRENGTHS = ("moderate", "strong")
@@ -55,22 +55,14 @@ def main() -> int:
     scans = [load_scan(p).pixels.astype(np.float32) for p in paths]
     print(f"{len(paths)} validation scans")
 
-    def accuracy(classifier, pixel_list):
-        predictions = []
-        for start in range(0, len(pixel_list), 64):
-            predictions += classifier.predict_pixels(pixel_list[start : start + 64])
-        return float(np.mean([names.index(p.label) == y for p, y in zip(predictions, labels)]))
-
     conditions = {"clean": None} | {f"{n}/{s}": (f, s) for n, f in SHIFTS.items() for s in STRENGTHS}
+    # Each model's labels in its own class order (the cards' orders normally agree).
+    model_labels = {p: [c.classes.index(names[y]) for y in labels] for p, c in classifiers.items()}
     results = {path: {} for path in classifiers}
     for condition, shift in conditions.items():
-        if shift is None:
-            shifted = scans
-        else:
-            rng = np.random.default_rng(0)
-            shifted = [np.clip(shift[0](p, shift[1], rng), 0, None).astype(np.float32) for p in scans]
+        pixel_list = scans if shift is None else shifted(scans, *shift)
         for path, classifier in classifiers.items():
-            results[path][condition] = accuracy(classifier, shifted)
+            results[path][condition] = accuracy(classifier, pixel_list, model_labels[path])
         print(condition, " ".join(f"{results[p][condition]:.4f}" for p in classifiers), flush=True)
 
     chosen = choose(results)

@@ -171,15 +171,32 @@ def _scan_from_pil(path: str, image: Image.Image) -> Scan:
     source_mode = image.mode
     image.load()  # decode now so truncation errors surface here
     upright = ImageOps.exif_transpose(image)
-    pixels = pil_to_grey(upright)
+    # Most RGB files in the wild are grey copies (R = G = B). For those the general rules
+    # below give exactly the plane itself and a chroma of 0, at a fifth of the cost.
+    grey = _equal_rgb_plane(upright)
+    if grey is not None:
+        pixels, chroma = grey.astype(np.float32), 0.0
+    else:
+        pixels, chroma = pil_to_grey(upright), colour_chroma(upright)
     return Scan(
         pixels=pixels,
         path=path,
         format=source_format,
         original_size=(width, height),
         mode=source_mode,
-        info={"chroma": colour_chroma(upright)},
+        info={"chroma": chroma},
     )
+
+
+def _equal_rgb_plane(image: Image.Image) -> np.ndarray | None:
+    """The R plane of an RGB image whose three planes are identical, else None."""
+    if image.mode != "RGB":
+        return None
+    rgb = np.asarray(image)
+    red = rgb[..., 0]
+    if np.array_equal(red, rgb[..., 1]) and np.array_equal(red, rgb[..., 2]):
+        return red
+    return None
 
 
 def pil_to_grey(image: Image.Image) -> np.ndarray:

@@ -133,3 +133,26 @@ def test_predict_real_test_scans(capsys, data_dir):
     code, out, _ = _run(capsys, ["predict", *files])
     assert code == 0
     assert len(out.splitlines()) == 4
+
+
+def test_default_batch_size_bounds_the_input_memory():
+    from types import SimpleNamespace
+
+    from core.cli import BATCH_INPUT_VALUES, default_batch_size
+
+    assert default_batch_size(SimpleNamespace(input_size=128, channels=1)) == 256
+    big = SimpleNamespace(input_size=299, channels=3)
+    assert default_batch_size(big) == 15 and 15 * 299 * 299 * 3 <= BATCH_INPUT_VALUES < 16 * 299 * 299 * 3
+    assert default_batch_size(SimpleNamespace(input_size=4096, channels=3)) == 1
+
+
+def test_default_batch_gives_the_results_of_batch_one(capsys, scan_folder, tiny_model_path):
+    _, one, _ = _run(capsys, ["predict", str(scan_folder), "--model", tiny_model_path, "--batch-size", "1"])
+    _, default, _ = _run(capsys, ["predict", str(scan_folder), "--model", tiny_model_path])
+    a = [json.loads(x) for x in one.splitlines()]
+    b = [json.loads(x) for x in default.splitlines()]
+    assert [x["path"] for x in a] == [y["path"] for y in b] and len(a) >= 3
+    for x, y in zip(a, b):
+        assert x.get("label") == y.get("label") and x.get("error") == y.get("error")
+        if "probabilities" in x:
+            np.testing.assert_allclose(list(x["probabilities"].values()), list(y["probabilities"].values()), atol=1e-5)

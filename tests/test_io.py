@@ -233,3 +233,28 @@ def test_float_image_nan_and_inf_become_background(tmp_path):
     scan = load_scan(_save(Image.fromarray(values, "F"), tmp_path / "f.tif"))
     assert np.isfinite(scan.pixels).all()
     assert scan.pixels[0, 0] == scan.pixels[1, 1] == scan.pixels[2, 2] == 0 and scan.pixels[3, 3] == 7.5
+
+
+def test_grey_rgb_fast_path_gives_what_the_general_rules_give(tmp_path):
+    """An RGB file with R = G = B skips the luma product and the chroma statistic;
+    the pixels and the chroma must be exactly those of the general rules."""
+    from core.io import colour_chroma, pil_to_grey
+
+    rgb = Image.fromarray(GREY).convert("RGB")
+    scan = load_scan(_save(rgb, tmp_path / "grey_rgb.png"))
+    assert scan.mode == "RGB"
+    np.testing.assert_array_equal(scan.pixels, pil_to_grey(rgb))
+    assert scan.pixels.dtype == np.float32
+    assert scan.info["chroma"] == colour_chroma(rgb) == 0.0
+
+
+def test_rgb_with_one_differing_pixel_takes_the_general_rules(tmp_path):
+    from core.io import colour_chroma, pil_to_grey
+
+    planes = np.stack([GREY, GREY, GREY], axis=-1)
+    planes[5, 7, 2] = 255 - planes[5, 7, 2]
+    image = Image.fromarray(planes)
+    scan = load_scan(_save(image, tmp_path / "almost_grey.png"))
+    np.testing.assert_array_equal(scan.pixels, pil_to_grey(image))
+    assert scan.pixels[5, 7] != GREY[5, 7]
+    assert scan.info["chroma"] == colour_chroma(image) > 0.0

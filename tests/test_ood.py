@@ -84,3 +84,15 @@ def test_bundled_model_flags_noise_but_not_a_real_scan(capsys, tmp_path, data_di
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert records[0]["warning"] == NOT_MRI_WARNING
     assert "warning" not in records[1] or records[1]["warning"] != NOT_MRI_WARNING
+
+
+def test_blank_check_on_large_images_looks_at_the_whole_field(head_image):
+    """is_blank samples a grid: a big uniform image with a small label is still blank,
+    and a big head scan is not, wherever the head lies."""
+    uniform = np.full((3000, 4000), 40.0, np.float32)
+    uniform[100:120, 200:260] = 255.0  # a burnt-in label: under 1 % of the pixels
+    assert is_blank(uniform)
+    big = np.zeros((2048, 2048), np.float32)
+    head = np.kron(head_image.astype(np.float32), np.ones((4, 4), np.float32))
+    big[-head.shape[0]:, -head.shape[1]:] = head[:2048, :2048]
+    assert not is_blank(big)

@@ -138,3 +138,16 @@ def test_strip_path_maps_back_like_cv2(monkeypatch, method):
     np.testing.assert_allclose(geometry.to_scan_grid(tensor[..., 0]), expected, atol=1e-5)
     shrunk, _ = preprocess(image, 32, method)  # shrunk before padding: close to, not equal to, the full path
     assert np.abs(shrunk - tensor).mean() < 0.02
+
+
+@pytest.mark.parametrize("size", [16, 17, 100, 1001, 65536])
+def test_rank_head_threshold_is_numpys_lower_percentile(size):
+    """The head mask's partial-sort threshold equals np.percentile(..., method="lower")."""
+    from core.preprocess import RANK_BACKGROUND_PERCENTILE, _rank_head_mask
+
+    rng = np.random.default_rng(size)
+    image = np.zeros(size + 5, np.float32)
+    image[5:] = rng.integers(1, 50, size).astype(np.float32) * rng.random(size).astype(np.float32)
+    above = image[image > image.min()]
+    expected = image >= np.percentile(above, RANK_BACKGROUND_PERCENTILE, method="lower")
+    np.testing.assert_array_equal(_rank_head_mask(image), expected)

@@ -150,7 +150,7 @@ def test_one_epoch_smoke_training_exports_a_loadable_model_and_card(tmp_path, pr
     from core.classifier import Classifier
     from core.preprocess import PREPROCESSING_NAME
     from training.evaluate import evaluate
-    from training.data import validation_split_paths
+    from training.data import split_seed_of, validation_split_paths
     from training.train import TrainConfig, train
 
     data = _synthetic_dataset(tmp_path / "data")
@@ -158,14 +158,18 @@ def test_one_epoch_smoke_training_exports_a_loadable_model_and_card(tmp_path, pr
         data=str(data), out=str(tmp_path / "models"), epochs=1, img_size=32, batch_size=8,
         cache_dir=str(tmp_path / "cache"), log_dir=str(tmp_path / "runs"), name="smoke",
         preprocessing=preprocessing or PREPROCESSING_NAME, inversion_probability=0.25 if preprocessing else 0.0,
+        # the second run: another initialisation seed, the default run's validation split
+        seed=7 if preprocessing else 42, split_seed=42 if preprocessing else None,
     )
     result = train(cfg)
     card = json.load(open(result["card_path"]))
     assert card["classes"] == CLASSES and card["input_size"] == 32 and card["temperature"] > 0
     assert card["preprocessing"]["name"] == cfg.preprocessing
     assert ("inversion (p=0.25)" in card["training_data"]["augmentation"]) == bool(preprocessing)
+    assert card["training_data"]["validation_split"].endswith("seed 42")
+    assert split_seed_of(card["training"]["config"]) == 42
     validation_paths, _ = validation_split_paths(str(data), CLASSES, 32, cfg.cache_dir, cfg.validation_fraction,
-                                                 cfg.seed, cfg.preprocessing)
+                                                 split_seed_of(card["training"]["config"]), cfg.preprocessing)
     assert len(validation_paths) == card["training_data"]["validation_images"]
     assert os.path.exists(os.path.join(result["run_dir"], "epochs.csv"))
     classifier = Classifier.load(result["model_path"])
@@ -194,3 +198,12 @@ def test_head_removed_blanks_the_head_the_model_would_see(method):
     outside = np.ones(scan.shape, bool)
     outside[y0:y1, x0:x1] = False
     np.testing.assert_array_equal(blanked[outside], scan[outside])
+
+
+def test_split_seed_defaults_to_the_seed():
+    from training.data import split_seed_of
+
+    assert split_seed_of({"seed": 7}) == 7
+    assert split_seed_of({"seed": 7, "split_seed": None}) == 7
+    assert split_seed_of({"seed": 7, "split_seed": 42}) == 42
+    assert split_seed_of({}) == 42  # cards written before the option: the default seed

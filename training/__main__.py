@@ -28,6 +28,8 @@ def main(argv=None) -> int:
     t.add_argument("--out", default=TrainConfig.out)
     t.add_argument("--name", default=TrainConfig.name)
     t.add_argument("--seed", type=int, default=TrainConfig.seed)
+    t.add_argument("--split-seed", type=int, default=None,
+                   help="seed of the validation split only (default: --seed)")
     t.add_argument("--deterministic", action="store_true", help="deterministic TF ops (slower)")
     t.add_argument("--max-minutes", type=float, default=0.0, help="stop after this wall-clock budget")
     t.add_argument("--fine-tune-epochs", type=int, default=TrainConfig.fine_tune_epochs)
@@ -54,6 +56,7 @@ def main(argv=None) -> int:
             inversion_probability=args.inversion_probability,
             epochs=args.epochs, img_size=args.img_size,
             batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
+            split_seed=args.split_seed,
             deterministic=args.deterministic, max_minutes=args.max_minutes,
             fine_tune_epochs=args.fine_tune_epochs, weights=None if args.weights == "none" else args.weights,
             cache_dir=args.cache_dir, log_dir=args.log_dir, name=args.name, limit_per_class=args.limit_per_class,

@@ -123,9 +123,20 @@ def near_duplicate_groups(split: Split) -> np.ndarray:
     return group_near_duplicates(split.hash_bits)
 
 
+def train_validation_indices(split: Split, fraction: float, seed: int):
+    """(train, validation) indices of Training as ``training.train`` splits it: by near-duplicate group."""
+    return group_split(split.labels, near_duplicate_groups(split), fraction, seed)
+
+
+def split_seed_of(config: dict) -> int:
+    """The seed that chose a trained model's validation split, from its card's training config."""
+    seed = config.get("split_seed")
+    return int(config.get("seed", 42) if seed is None else seed)
+
+
 def validation_split_paths(data_dir, names, input_size, cache_dir=None, fraction=0.12, seed=42,
                            method=PREPROCESSING_NAME):
     """The file paths and labels of the validation split that ``train`` holds out with these settings."""
     split = load_split(data_dir, "Training", names, input_size, cache_dir, progress=False, method=method)
-    _, val_idx = group_split(split.labels, near_duplicate_groups(split), fraction, seed)
+    _, val_idx = train_validation_indices(split, fraction, seed)
     return [split.paths[i] for i in val_idx], split.labels[val_idx]

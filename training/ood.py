@@ -111,16 +111,16 @@ def main(argv=None) -> int:
     from core.classifier import Classifier
     from core.io import load_scan
     from core.modelcard import write_card
-    from training.data import class_names, group_split, list_split, load_split, near_duplicate_groups
+    from training.data import class_names, list_split, load_split, split_seed_of, train_validation_indices
 
     classifier = Classifier.load(args.model)
     card = classifier.card.data
     names = class_names(args.data)
-    seed = int(card.get("training", {}).get("config", {}).get("seed", 42))
+    seed = split_seed_of(card.get("training", {}).get("config", {}))
     fraction = float(card.get("training", {}).get("config", {}).get("validation_fraction", 0.12))
     train = load_split(args.data, "Training", names, classifier.input_size, args.cache_dir, progress=False,
                        method=classifier.preprocessing)
-    train_idx, val_idx = group_split(train.labels, near_duplicate_groups(train), fraction, seed)
+    train_idx, val_idx = train_validation_indices(train, fraction, seed)
 
     def logits_features(images):
         parts = [classifier.logits_and_features(images[i : i + 256].astype(np.float32)) for i in range(0, len(images), 256)]

@@ -17,7 +17,7 @@ import numpy as np
 from core.modelcard import sha256_of, write_card
 from core.preprocess import PREPROCESSING_NAME, method_for
 from core.version import __version__
-from training.data import class_names, group_split, load_split, near_duplicate_groups
+from training.data import class_names, group_split, load_split, near_duplicate_groups, split_seed_of
 from training.dedup import HASH_NAME, MAX_DISTANCE
 from training.model import DEFAULT_ARCH, TRANSFER_ARCHS, backbone_of, build_model
 
@@ -38,6 +38,9 @@ class TrainConfig:
     validation_fraction: float = 0.12
     patience: int = 10
     seed: int = 42
+    # Seed of the validation split alone (None = ``seed``): another initialisation and
+    # shuffling can then be compared with earlier runs on the very same validation scans.
+    split_seed: int | None = None
     deterministic: bool = False
     max_minutes: float = 0.0  # 0 = no time limit
     fine_tune_epochs: int = 10  # transfer archs only: second stage
@@ -134,9 +137,10 @@ def train(cfg: TrainConfig) -> dict:
 
     names = class_names(cfg.data)
     loaded = load_split(cfg.data, "Training", names, cfg.img_size, cfg.cache_dir, method=cfg.preprocessing)
-    split = _limit(loaded, cfg.limit_per_class, cfg.seed)
+    data_seed = split_seed_of(asdict(cfg))
+    split = _limit(loaded, cfg.limit_per_class, data_seed)
     groups = near_duplicate_groups(split)
-    train_idx, val_idx = group_split(split.labels, groups, cfg.validation_fraction, cfg.seed)
+    train_idx, val_idx = group_split(split.labels, groups, cfg.validation_fraction, data_seed)
     counts = np.bincount(split.labels[train_idx], minlength=len(names))
     class_weight = {i: float(len(train_idx) / (len(names) * max(c, 1))) for i, c in enumerate(counts)}
     print(
@@ -205,7 +209,7 @@ def train(cfg: TrainConfig) -> dict:
             "train_images": int(len(train_idx)),
             "validation_images": int(len(val_idx)),
             "train_counts": {n: int(c) for n, c in zip(names, counts)},
-            "validation_split": f"by near-duplicate group ({HASH_NAME}, <= {MAX_DISTANCE} bits), stratified by class, seed {cfg.seed}",
+            "validation_split": f"by near-duplicate group ({HASH_NAME}, <= {MAX_DISTANCE} bits), stratified by class, seed {data_seed}",
             "augmentation": "affine (rotation 20 deg, shift 15%, shear 8 deg, zoom 0.85-1.15, h-flip), brightness, contrast, "
             "gamma 0.7-1.4, bias field, blur, noise, down/up-sampling"
             + (f", full head-intensity inversion (p={cfg.inversion_probability:g})" if cfg.inversion_probability else ""),

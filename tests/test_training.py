@@ -207,3 +207,16 @@ def test_split_seed_defaults_to_the_seed():
     assert split_seed_of({"seed": 7, "split_seed": None}) == 7
     assert split_seed_of({"seed": 7, "split_seed": 42}) == 42
     assert split_seed_of({}) == 42  # cards written before the option: the default seed
+
+
+def test_augmentation_description_follows_the_settings():
+    from training.augment import AugmentConfig
+
+    default = AugmentConfig().description()
+    assert default.startswith("affine (rotation 20 deg, shift 15%, shear 8 deg, zoom 0.85-1.15, h-flip)")
+    assert "gamma 0.7-1.4" in default and "inversion" not in default
+    changed = AugmentConfig(rotation_degrees=30.0, flip_horizontal=False, inversion_probability=0.1).description()
+    assert "rotation 30 deg" in changed and "h-flip" not in changed
+    assert changed.endswith("full head-intensity inversion (p=0.1)")
+    partial = AugmentConfig(inversion_probability=0.5, inversion_mix_range=(0.3, 0.7)).description()
+    assert partial.endswith("partial (0.3-0.7) head-intensity inversion (p=0.5)")

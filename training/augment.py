@@ -36,6 +36,27 @@ class AugmentConfig:
     blur_probability: float = 0.15
     resample_probability: float = 0.2
 
+    def description(self) -> str:
+        """What the model card says about augmentation: written from these settings, so it cannot drift."""
+        low, high = self.zoom_range
+        affine = (f"rotation {self.rotation_degrees:g} deg, shift {self.shift_fraction:.0%}, "
+                  f"shear {self.shear_degrees:g} deg, zoom {low:g}-{high:g}" + (", h-flip" if self.flip_horizontal else ""))
+        parts = [
+            f"affine ({affine})",
+            "brightness {:g}-{:g}".format(*self.brightness_range),
+            "contrast {:g}-{:g}".format(*self.contrast_range),
+            "gamma {:g}-{:g}".format(*self.gamma_range),
+            f"bias field (p={self.bias_field_probability:g})",
+            f"blur (p={self.blur_probability:g})",
+            f"noise (p={self.noise_probability:g})",
+            f"down/up-sampling (p={self.resample_probability:g})",
+        ]
+        if self.inversion_probability:
+            low, high = self.inversion_mix_range
+            kind = "full" if low == high == 1.0 else f"partial ({low:g}-{high:g})"
+            parts.append(f"{kind} head-intensity inversion (p={self.inversion_probability:g})")
+        return ", ".join(parts)
+
 
 def _affine_matrices(batch, size, cfg: AugmentConfig):
     """Per-image 8-parameter projective transforms (output -> input coordinates)."""

@@ -64,10 +64,17 @@ def _limit(split, per_class, seed):
     return split
 
 
-def _datasets(tf, images, labels, train_idx, val_idx, num_classes, cfg):
-    from training.augment import AugmentConfig, augment_batch
+def augment_config(cfg: TrainConfig):
+    """The augmentation a training run applies (training.augment's defaults plus the run's options)."""
+    from training.augment import AugmentConfig
 
-    augment = AugmentConfig(inversion_probability=cfg.inversion_probability)
+    return AugmentConfig(inversion_probability=cfg.inversion_probability)
+
+
+def _datasets(tf, images, labels, train_idx, val_idx, num_classes, cfg):
+    from training.augment import augment_batch
+
+    augment = augment_config(cfg)
     one_hot = np.eye(num_classes, dtype=np.float32)[labels]
     train = tf.data.Dataset.from_tensor_slices((images[train_idx], one_hot[train_idx]))
     train = train.shuffle(len(train_idx), seed=cfg.seed, reshuffle_each_iteration=True)
@@ -210,9 +217,7 @@ def train(cfg: TrainConfig) -> dict:
             "validation_images": int(len(val_idx)),
             "train_counts": {n: int(c) for n, c in zip(names, counts)},
             "validation_split": f"by near-duplicate group ({HASH_NAME}, <= {MAX_DISTANCE} bits), stratified by class, seed {data_seed}",
-            "augmentation": "affine (rotation 20 deg, shift 15%, shear 8 deg, zoom 0.85-1.15, h-flip), brightness, contrast, "
-            "gamma 0.7-1.4, bias field, blur, noise, down/up-sampling"
-            + (f", full head-intensity inversion (p={cfg.inversion_probability:g})" if cfg.inversion_probability else ""),
+            "augmentation": augment_config(cfg).description(),
         },
         "training": {
             "config": {k: v for k, v in asdict(cfg).items() if k not in ("data", "cache_dir", "log_dir")},

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.errors import ModelError
-from core.keras_support import import_keras, load_keras_model, logits_model
+from core.keras_support import feature_tensor, import_keras, load_keras_model, logits_model
 from core.modelcard import ModelCard, read_card, verify_checksum
 from core.paths import card_path_for, default_model_path
 from core.preprocess import method_for, preprocess_batch
@@ -64,7 +64,7 @@ class Classifier:
         )
         self.feature_density = load_feature_density(model_path, card)
         self._both_fn = None
-        features = _feature_tensor(self._logits_model)
+        features = feature_tensor(self._logits_model)
         if features is not None:
             _, keras = import_keras()
             both = keras.Model(self._logits_model.inputs, [self._logits_model.outputs[0], features])
@@ -114,7 +114,13 @@ class Classifier:
         if self.feature_density is None:
             return self.logits(batch), [None] * len(batch)
         logits, features = self.logits_and_features(batch)
-        return logits, [float(d) for d in self.feature_density.distance(features)]
+        return logits, self.distances_of(features)
+
+    def distances_of(self, features: np.ndarray) -> list:
+        """``ood_distances`` from penultimate features already computed (e.g. by a Grad-CAM pass)."""
+        if self.feature_density is None:
+            return [None] * len(features)
+        return [float(d) for d in self.feature_density.distance(features)]
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return softmax(logits, self.temperature)
@@ -159,13 +165,6 @@ def synthetic_head(size: int = 256) -> np.ndarray:
     head = (((yy - centre) / (0.39 * size)) ** 2 + ((xx - centre) / (0.33 * size)) ** 2 < 1).astype(np.float32) * 120
     head += 60 * np.exp(-(((yy - 0.39 * size) / 15.0) ** 2 + ((xx - 0.59 * size) / 15.0) ** 2))
     return head
-
-
-def _feature_tensor(scores_model):
-    """The input of the final Dense layer (the penultimate features), or None."""
-    _, keras = import_keras()
-    last = scores_model.layers[-1]
-    return last.input if isinstance(last, keras.layers.Dense) else None
 
 
 def load_feature_density(model_path: str, card: ModelCard):

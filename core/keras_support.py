@@ -37,6 +37,13 @@ def load_keras_model(model_path: str):
         ) from None
 
 
+def feature_tensor(scores_model):
+    """The input of the final Dense layer (the penultimate features), or None."""
+    _, keras = import_keras()
+    last = scores_model.layers[-1]
+    return last.input if isinstance(last, keras.layers.Dense) else None
+
+
 def logits_model(model):
     """A model sharing ``model``'s weights that outputs the scores before the final softmax.
 

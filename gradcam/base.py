@@ -11,18 +11,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.keras_support import import_keras, logits_model
+from core.keras_support import feature_tensor, import_keras, logits_model
 from gradcam.target_layer import find_target_layer
 
 
 @dataclass
 class Pass:
-    """Activations A (n, h, w, k), gradients dS/dA (same shape), logits (n, classes), targets (n,)."""
+    """Activations A (n, h, w, k), gradients dS/dA (same shape), logits (n, classes), targets (n,),
+    and the penultimate features (n, d) where the head ends in a Dense layer (else None)."""
 
     activations: np.ndarray
     gradients: np.ndarray
     logits: np.ndarray
     targets: np.ndarray
+    features: np.ndarray | None = None
 
 
 def _split_at_nested(keras, scores_model, nested, layer):
@@ -53,8 +55,12 @@ class ActivationsAndGradients:
         scores_model = logits_model(model)
         nested, layer = find_target_layer(model, target_layer)
         self.layer_name = layer.name
+        features = feature_tensor(scores_model)
         if nested is None:
-            both = keras.Model(scores_model.inputs[0], [layer.output, scores_model.outputs[0]])
+            # The penultimate features ride along (the out-of-distribution check needs
+            # them), so an explanation costs one forward pass, not two.
+            outputs = [layer.output, scores_model.outputs[0]] + ([features] if features is not None else [])
+            both = keras.Model(scores_model.inputs[0], outputs)
             forward = lambda x: both(x, training=False)  # noqa: E731
         else:
             forward = _split_at_nested(keras, scores_model, nested, layer)
@@ -62,12 +68,12 @@ class ActivationsAndGradients:
 
         def run(x, targets):
             with tf.GradientTape() as tape:
-                activations, logits = forward(x)
+                activations, logits, *extra = forward(x)
                 tape.watch(activations)
                 # A negative target means "the predicted class".
                 chosen = tf.where(targets < 0, tf.argmax(logits, axis=-1, output_type=tf.int32), targets)
                 score = tf.reduce_sum(tf.gather(logits, chosen, axis=1, batch_dims=1))
-            return activations, tape.gradient(score, activations), logits, chosen
+            return (activations, tape.gradient(score, activations), logits, chosen, *extra)
 
         self._run = tf.function(
             run, input_signature=[tf.TensorSpec(shape, tf.float32), tf.TensorSpec([None], tf.int32)]
@@ -78,8 +84,8 @@ class ActivationsAndGradients:
         if targets is None:
             targets = -np.ones(len(batch), np.int32)
         targets = np.broadcast_to(np.asarray(targets, np.int32), (len(batch),)).copy()
-        a, g, logits, chosen = self._run(batch, targets)
-        return Pass(a.numpy(), g.numpy(), logits.numpy(), chosen.numpy())
+        a, g, logits, chosen, *features = self._run(batch, targets)
+        return Pass(a.numpy(), g.numpy(), logits.numpy(), chosen.numpy(), features[0].numpy() if features else None)
 
 
 def relu_normalise(cams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

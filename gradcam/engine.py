@@ -56,8 +56,11 @@ class CAMEngine:
             zero[name] = bool(all_zero[0])
         prediction = self.classifier.prediction_from_logits(p.logits[0])
         if self.classifier.feature_density is not None:
-            # The out-of-distribution check needs the penultimate features: one more forward pass.
-            prediction.ood_distance = self.classifier.ood_distances(batch)[1][0]
+            # The out-of-distribution check needs the penultimate features: the pass above
+            # returns them unless the target layer sits inside a nested backbone.
+            features_known = p.features is not None
+            distances = self.classifier.distances_of(p.features) if features_known else self.classifier.ood_distances(batch)[1]
+            prediction.ood_distance = distances[0]
         done = time.perf_counter()
         return Explanation(
             prediction=prediction,

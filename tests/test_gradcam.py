@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -206,3 +207,34 @@ def test_engine_on_tiny_model_gives_both_maps_from_one_pass(tiny_model_path, hea
     expected = classifier.predict_pixels([head_image])[0]
     assert result.prediction.label == expected.label
     assert result.prediction.confidence == pytest.approx(expected.confidence, abs=1e-5)
+
+
+def test_explanation_reuses_its_pass_for_the_out_of_distribution_distance(head_image):
+    """The bundled model (with its feature statistics): the explanation's distance comes from
+    the Grad-CAM pass's features and equals the classifier's own two-output forward pass."""
+    from core.classifier import Classifier
+    from core.paths import default_model_path
+    from gradcam.engine import CAMEngine
+
+    if not os.path.exists(default_model_path()):
+        pytest.skip("no bundled model in models/")
+    classifier = Classifier.load()
+    assert classifier.feature_density is not None
+    engine = CAMEngine(classifier)
+    pixels = head_image.astype(np.float32)
+    batch, _ = classifier.preprocess([pixels])
+    p = engine.passes.run(batch)
+    logits, features = classifier.logits_and_features(batch)
+    np.testing.assert_allclose(p.features, features, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(p.logits, logits, rtol=1e-4, atol=1e-5)
+    result = engine.explain(pixels)
+    assert result.prediction.ood_distance == pytest.approx(classifier.ood_distances(batch)[1][0], rel=1e-4)
+
+
+def test_nested_backbone_pass_has_no_features():
+    from gradcam.base import ActivationsAndGradients
+    from training.model import transfer_model
+
+    model = transfer_model("xception", 71, 1, 4, weights=None)
+    p = ActivationsAndGradients(model).run(np.zeros((1, 71, 71, 1), np.float32))
+    assert p.features is None and p.logits.shape == (1, 4)

@@ -58,9 +58,10 @@ class CAMEngine:
         if self.classifier.feature_density is not None:
             # The out-of-distribution check needs the penultimate features: the pass above
             # returns them unless the target layer sits inside a nested backbone.
-            features_known = p.features is not None
-            distances = self.classifier.distances_of(p.features) if features_known else self.classifier.ood_distances(batch)[1]
-            prediction.ood_distance = distances[0]
+            if p.features is not None:
+                prediction.ood_distance = self.classifier.distances_of(p.features)[0]
+            else:
+                prediction.ood_distance = self.classifier.ood_distances(batch)[1][0]
         done = time.perf_counter()
         return Explanation(
             prediction=prediction,

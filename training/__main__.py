@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     t.add_argument("--name", default=TrainConfig.name)
     t.add_argument("--seed", type=int, default=TrainConfig.seed)
     t.add_argument("--split-seed", type=int, default=None,
-                   help="seed of the validation split only (default: --seed)")
+                   help="seed of the data split alone: validation hold-out (default: --seed)")
     t.add_argument("--deterministic", action="store_true", help="deterministic TF ops (slower)")
     t.add_argument("--max-minutes", type=float, default=0.0, help="stop after this wall-clock budget")
     t.add_argument("--fine-tune-epochs", type=int, default=TrainConfig.fine_tune_epochs)

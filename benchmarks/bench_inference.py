@@ -16,7 +16,7 @@ import statistics
 import sys
 import time
 
-from common import ROOT, append_results, markdown_table, test_files
+from common import ROOT, append_results, data_dir, markdown_table, test_files
 
 import numpy as np  # noqa: E402
 
@@ -112,26 +112,27 @@ def time_each(fn, items, warmup=5):
     return statistics.median(times), times
 
 
-def _quiet_predict(classifier, folder):
-    """core.cli.predict_with over ``folder`` with stdout discarded: (wall s, CPU s)."""
+def _quiet_predict(classifier, folder, profiler=None):
+    """core.cli.predict_with over ``folder`` with stdout discarded (under ``profiler`` if given):
+    (wall s, CPU s)."""
+    import contextlib
+
     from core.cli import predict_with
 
-    saved = sys.stdout
-    with open(os.devnull, "w") as sink:
-        sys.stdout = sink
-        try:
-            started, cpu = time.perf_counter(), time.process_time()
-            predict_with(classifier, [folder], quiet=True)
-            return time.perf_counter() - started, time.process_time() - cpu
-        finally:
-            sys.stdout = saved
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        started, cpu = time.perf_counter(), time.process_time()
+        if profiler:
+            profiler.enable()
+        predict_with(classifier, [folder], quiet=True)
+        if profiler:
+            profiler.disable()
+        return time.perf_counter() - started, time.process_time() - cpu
 
 
-def throughput_rows(classifier, folder, repeats=3):
+def throughput_rows(classifier, folder, count, repeats=3):
     """Steady state (model loaded, median of ``repeats``) and end to end (``python main.py predict``)."""
     import subprocess
 
-    count = len(test_files())
     runs = [_quiet_predict(classifier, folder) for _ in range(repeats)]
     wall, cpu = sorted(runs)[len(runs) // 2]
     started = time.perf_counter()
@@ -149,18 +150,8 @@ def throughput_rows(classifier, folder, repeats=3):
 
 def profile_notes(classifier, folder) -> str:
     """A separate, profiled run: cProfile slows the main thread, so its time is not reported."""
-    from core.cli import predict_with
-
     profiler = cProfile.Profile()
-    saved = sys.stdout
-    with open(os.devnull, "w") as sink:
-        sys.stdout = sink
-        try:
-            profiler.enable()
-            predict_with(classifier, [folder], quiet=True)
-            profiler.disable()
-        finally:
-            sys.stdout = saved
+    _quiet_predict(classifier, folder, profiler)
     stream = io.StringIO()
     pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(8)
     top = "\n".join(line for line in stream.getvalue().splitlines() if line.strip())[-1600:]
@@ -221,8 +212,9 @@ def main() -> int:
 
     notes = ""
     if not args.no_throughput:
-        rows += throughput_rows(classifier, os.path.join(os.path.dirname(os.path.dirname(test_files()[0]))))
-        notes = profile_notes(classifier, os.path.dirname(os.path.dirname(test_files()[0])))
+        folder = os.path.join(data_dir(), "Testing")
+        rows += throughput_rows(classifier, folder, len(test_files()))
+        notes = profile_notes(classifier, folder)
 
     table = markdown_table(rows, ["measure", "value", "note"])
     print(table)

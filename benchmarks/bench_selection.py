@@ -39,7 +39,7 @@ def main() -> int:
 
     from core.classifier import Classifier
     from core.io import load_scan
-    from training.data import class_names, split_seed_of, validation_split_paths
+    from training.data import DEFAULT_CACHE_DIR, class_names, split_seed_of, validation_split_paths
 
     classifiers = {path: Classifier.load(path) for path in args.models}
     first = next(iter(classifiers.values()))
@@ -49,8 +49,7 @@ def main() -> int:
         if (split_seed_of(other), other["validation_fraction"]) != (split_seed_of(config), config["validation_fraction"]):
             sys.exit(f"{path} was validated on a different split; the comparison would not be fair")
     names = class_names(data_dir())
-    cache = os.path.join(os.path.expanduser("~"), ".cache", "neuroscancam")
-    paths, labels = validation_split_paths(data_dir(), names, first.input_size, cache,
+    paths, labels = validation_split_paths(data_dir(), names, first.input_size, DEFAULT_CACHE_DIR,
                                            config["validation_fraction"], split_seed_of(config))
     scans = [load_scan(p).pixels.astype(np.float32) for p in paths]
     print(f"{len(paths)} validation scans")

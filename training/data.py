@@ -18,6 +18,9 @@ from core.io import load_scan
 from core.preprocess import PREPROCESSING_NAME, preprocess
 from training.dedup import HASH_NAME, dhash_bits, group_near_duplicates, leak_free_mask
 
+# Where preprocessed splits are cached between runs (training, OOD fitting, model selection).
+DEFAULT_CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "neuroscancam")
+
 
 @dataclass
 class Split:
@@ -123,9 +126,11 @@ def near_duplicate_groups(split: Split) -> np.ndarray:
     return group_near_duplicates(split.hash_bits)
 
 
-def train_validation_indices(split: Split, fraction: float, seed: int):
-    """(train, validation) indices of Training as ``training.train`` splits it: by near-duplicate group."""
-    return group_split(split.labels, near_duplicate_groups(split), fraction, seed)
+def train_validation_indices(split: Split, fraction: float, seed: int, groups=None):
+    """(train, validation) indices of Training as ``training.train`` splits it: by near-duplicate
+    group. ``groups``: ``near_duplicate_groups(split)`` if the caller has them already."""
+    groups = near_duplicate_groups(split) if groups is None else groups
+    return group_split(split.labels, groups, fraction, seed)
 
 
 def split_seed_of(config: dict) -> int:

@@ -27,6 +27,7 @@ from PIL import Image
 
 from core.modelcard import sha256_of
 from core.ood import COLOUR_CHROMA_LIMIT, FeatureDensity, energy, is_blank, warning_for
+from training.data import DEFAULT_CACHE_DIR
 
 
 def _chroma(rgb: np.ndarray) -> float:
@@ -105,7 +106,7 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default=None)
     parser.add_argument("--false-alarm", type=float, default=0.01, help="target rate on validation")
     parser.add_argument("--update-card", action="store_true")
-    parser.add_argument("--cache-dir", default=os.path.join(os.path.expanduser("~"), ".cache", "neuroscancam"))
+    parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR)
     args = parser.parse_args(argv)
 
     from core.classifier import Classifier

@@ -17,7 +17,14 @@ import numpy as np
 from core.modelcard import sha256_of, write_card
 from core.preprocess import PREPROCESSING_NAME, method_for
 from core.version import __version__
-from training.data import class_names, group_split, load_split, near_duplicate_groups, split_seed_of
+from training.data import (
+    DEFAULT_CACHE_DIR,
+    class_names,
+    load_split,
+    near_duplicate_groups,
+    split_seed_of,
+    train_validation_indices,
+)
 from training.dedup import HASH_NAME, MAX_DISTANCE
 from training.model import DEFAULT_ARCH, TRANSFER_ARCHS, backbone_of, build_model
 
@@ -45,7 +52,7 @@ class TrainConfig:
     max_minutes: float = 0.0  # 0 = no time limit
     fine_tune_epochs: int = 10  # transfer archs only: second stage
     weights: str | None = "imagenet"  # transfer archs only
-    cache_dir: str = os.path.join(os.path.expanduser("~"), ".cache", "neuroscancam")
+    cache_dir: str = DEFAULT_CACHE_DIR
     log_dir: str = "runs"
     name: str = "brain_tumor_classifier"
     limit_per_class: int = 0  # for smoke tests: use at most this many images per class
@@ -147,7 +154,7 @@ def train(cfg: TrainConfig) -> dict:
     data_seed = split_seed_of(asdict(cfg))
     split = _limit(loaded, cfg.limit_per_class, data_seed)
     groups = near_duplicate_groups(split)
-    train_idx, val_idx = group_split(split.labels, groups, cfg.validation_fraction, data_seed)
+    train_idx, val_idx = train_validation_indices(split, cfg.validation_fraction, data_seed, groups)
     counts = np.bincount(split.labels[train_idx], minlength=len(names))
     class_weight = {i: float(len(train_idx) / (len(names) * max(c, 1))) for i, c in enumerate(counts)}
     print(

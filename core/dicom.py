@@ -6,6 +6,12 @@ the 0.5-99.5 percentile range of the whole file -> 0..255 -> inverted for
 MONOCHROME1. The result is what the screen shows *and* what the classifier
 gets.
 
+Compressed pixel data goes through pydicom's decoder plugins (requirements.txt):
+pylibjpeg + pylibjpeg-libjpeg (JPEG Baseline/Extended 8/12-bit, JPEG Lossless,
+JPEG-LS), pylibjpeg-openjpeg (JPEG 2000, HTJ2K), pyjpegls (JPEG-LS again),
+Pillow (JPEG Baseline, JPEG 2000), pydicom itself (RLE). A syntax none of them
+reads is refused naming the syntax (name and UID) and what to install.
+
 Privacy: only technical attributes are read. Patient attributes (name, ID,
 birth date, ...) are never accessed, so they cannot reach ``Scan.info``, logs
 or error messages; messages are our own text, never pydicom's (which may
@@ -15,6 +21,7 @@ quote element values).
 from __future__ import annotations
 
 import re
+import sys
 
 import numpy as np
 
@@ -40,6 +47,9 @@ _FRAME_KEYWORDS = (
     "WindowCenter", "WindowWidth", "VOILUTFunction", "VOILUTSequence",
 )
 _FRAME_GROUPS = ("PixelValueTransformationSequence", "FrameVOILUTSequence")
+# Colour kinds pydicom hands back as RGB: YBR_FULL(_422) converted by pydicom, YBR_RCT/YBR_ICT
+# (JPEG 2000 colour) by the JPEG 2000 decoder itself.
+_PHOTOMETRICS = ("MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422", "YBR_RCT", "YBR_ICT", "PALETTE COLOR")
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float64)
 # What a Rescale Slope that is not a number, or a damaged Modality LUT or palette, raises.
 _PIXEL_VALUE_ERRORS = (ValueError, TypeError, IndexError, KeyError, AttributeError)
@@ -133,10 +143,11 @@ def _decoded_frames(path: str):
         raise CorruptHeaderError(path, f"DICOM header gives an empty image ({cols}x{rows})")
     if rows * cols * frames * samples > MAX_VOXELS:
         raise ImageTooLargeError(path, f"DICOM image is {frames} x {cols}x{rows}, above the {MAX_VOXELS:,}-pixel limit")
-    if photometric not in ("MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422", "PALETTE COLOR"):
+    if photometric not in _PHOTOMETRICS:
         raise UnsupportedImageError(path, f"DICOM photometric interpretation {photometric} is not supported")
     _check_decoder(path, syntax)
-    raw = _decode(path, ds)
+    _check_codestreams(path, ds, syntax, frames, rows, cols)
+    raw = _decode(path, ds, syntax)
     if raw.size % (frames * rows * cols):  # e.g. Number of Frames not matching the data
         raise CorruptHeaderError(path, f"DICOM header ({frames} x {cols}x{rows}) does not match its pixel data")
     return ds, raw.reshape(frames, rows, cols, -1), photometric, syntax
@@ -180,6 +191,48 @@ def _frame_count(path: str, ds) -> int:
     return frames
 
 
+# The pydicom decoder plugins requirements.txt ships for each compressed transfer syntax,
+# and the Python packages that provide them (what a message tells the user to install).
+# Pillow only reads 8-bit JPEG, so JPEG Extended 12-bit needs pylibjpeg-libjpeg.
+_LIBJPEG = (("pylibjpeg",), "pylibjpeg and pylibjpeg-libjpeg")
+_OPENJPEG = (("pylibjpeg", "pillow"), "pylibjpeg and pylibjpeg-openjpeg")
+_JPEG_LS = (("pylibjpeg",), "pylibjpeg and pylibjpeg-libjpeg, or pyjpegls")  # pyjpegls: a second one, not on Linux ARM
+_HTJ2K = (("pylibjpeg",), "pylibjpeg and pylibjpeg-openjpeg")
+_SHIPPED_DECODERS = {
+    "1.2.840.10008.1.2.4.50": (("pylibjpeg", "pillow"), "pylibjpeg and pylibjpeg-libjpeg"),  # JPEG Baseline
+    "1.2.840.10008.1.2.4.51": _LIBJPEG,  # JPEG Extended (8 and 12 bit)
+    "1.2.840.10008.1.2.4.57": _LIBJPEG,  # JPEG Lossless, Process 14
+    "1.2.840.10008.1.2.4.70": _LIBJPEG,  # JPEG Lossless, Process 14 SV1
+    "1.2.840.10008.1.2.4.80": _JPEG_LS,  # JPEG-LS Lossless
+    "1.2.840.10008.1.2.4.81": _JPEG_LS,  # JPEG-LS Near-Lossless
+    "1.2.840.10008.1.2.4.90": _OPENJPEG,  # JPEG 2000 Lossless
+    "1.2.840.10008.1.2.4.91": _OPENJPEG,  # JPEG 2000
+    "1.2.840.10008.1.2.4.201": _HTJ2K,  # High-Throughput JPEG 2000 Lossless
+    "1.2.840.10008.1.2.4.202": _HTJ2K,  # HTJ2K Lossless RPCL
+    "1.2.840.10008.1.2.4.203": _HTJ2K,  # HTJ2K
+    # RLE: pydicom's own decoder. pylibjpeg-rle is faster but not shipped: on damaged data it
+    # panics (a BaseException) instead of raising, before pydicom tries its own decoder.
+    "1.2.840.10008.1.2.5": (("pydicom",), "pydicom"),
+}
+_CONVERT = "convert it to an uncompressed transfer syntax first (e.g. gdcmconv --raw, or export it uncompressed)"
+
+
+def _install_hint(syntax) -> str:
+    """What to do about a compressed syntax no installed decoder reads: the packages to install
+    (or, in the frozen app, that this build lacks them), or for syntaxes pydicom has no
+    decoder for at all (video, JPEG 2000 Part 2, JPIP), to convert the file."""
+    shipped = _SHIPPED_DECODERS.get(str(syntax))
+    if shipped is None:
+        return f"pydicom has no decoder for it; {_CONVERT}"
+    if getattr(sys, "frozen", False):
+        return f"this build of the app lacks {shipped[1]} (rebuild it from requirements.txt)"
+    return f"install the Python packages {shipped[1]} (pinned in requirements.txt)"
+
+
+def _syntax_label(syntax) -> str:
+    return f"{syntax.name}, transfer syntax {syntax}"
+
+
 def _check_decoder(path: str, syntax) -> None:
     from pydicom.pixels import get_decoder
 
@@ -187,7 +240,9 @@ def _check_decoder(path: str, syntax) -> None:
         return
     if not syntax.is_transfer_syntax:  # pydicom's is_compressed would raise ValueError
         if re.fullmatch(r"[0-9]+(\.[0-9]+)*", str(syntax)) and len(str(syntax)) <= 64:
-            raise UnsupportedCompressionError(path, f"unknown transfer syntax {syntax}: no decoder installed")
+            raise UnsupportedCompressionError(
+                path, f"unknown transfer syntax {syntax}: no decoder installed; {_CONVERT}"
+            )
         raise CorruptHeaderError(path, "DICOM header is damaged (the transfer syntax UID is not a valid UID)")
     if not syntax.is_compressed:
         return
@@ -196,16 +251,98 @@ def _check_decoder(path: str, syntax) -> None:
     except NotImplementedError:
         available = False
     if not available:
-        raise UnsupportedCompressionError(path, f"{syntax.name} ({syntax}): no decoder installed")
+        raise UnsupportedCompressionError(
+            path, f"DICOM compression {_syntax_label(syntax)}: no decoder installed; {_install_hint(syntax)}"
+        )
 
 
-def _decode(path: str, ds) -> np.ndarray:
+_JPEG_SYNTAXES = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
+                  "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"}
+_J2K_SYNTAXES = {"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201",
+                 "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"}
+# Start Of Frame markers: JPEG processes 0-3, 5-7, 9-11, 13-15 and JPEG-LS (SOF55).
+_SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xF7}
+
+
+def _check_codestreams(path: str, ds, syntax, frames: int, rows: int, cols: int) -> None:
+    """Refuse a JPEG / JPEG-LS / JPEG 2000 frame whose own header claims a larger image than
+    the DICOM header: the decoders allocate what the codestream says (a flipped byte in a
+    JPEG 2000 size field made openjpeg allocate 22 GB), before pydicom checks the result."""
+    kind = str(syntax) if syntax is not None else ""
+    if kind not in _JPEG_SYNTAXES and kind not in _J2K_SYNTAXES:
+        return
+    from pydicom.encaps import generate_frames
+
+    size = _jpeg_size if kind in _JPEG_SYNTAXES else _j2k_size
+    try:
+        for index, frame in enumerate(generate_frames(ds.PixelData, number_of_frames=frames)):
+            claimed = size(frame)
+            if claimed and claimed[0] * claimed[1] > rows * cols:
+                raise TruncatedImageError(
+                    path, f"DICOM pixel data is damaged ({_syntax_label(syntax)}): compressed frame {index} "
+                    f"claims {claimed[1]}x{claimed[0]} pixels, the header {cols}x{rows}"
+                )
+    except TruncatedImageError:
+        raise
+    except Exception:  # damaged encapsulation: decoding will report it
+        return
+
+
+def _jpeg_size(frame: bytes):
+    """(rows, columns) from a JPEG or JPEG-LS frame's Start Of Frame segment, or None."""
+    at = 2 if frame[:2] == b"\xff\xd8" else None
+    while at is not None and at + 9 <= len(frame):
+        if frame[at] != 0xFF:
+            return None
+        marker = frame[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker in _SOF_MARKERS:
+            return int.from_bytes(frame[at + 5 : at + 7], "big"), int.from_bytes(frame[at + 7 : at + 9], "big")
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length field
+            at += 2
+            continue
+        at += 2 + int.from_bytes(frame[at + 2 : at + 4], "big")
+    return None
+
+
+def _j2k_size(frame: bytes):
+    """(rows, columns) from a JPEG 2000 codestream's SIZ segment (also inside a JP2 box), or None."""
+    at = frame.find(b"\xff\x4f\xff\x51", 0, 4096)  # SOC then SIZ
+    if at < 0 or at + 24 > len(frame):
+        return None
+    x, y, x0, y0 = (int.from_bytes(frame[at + o : at + o + 4], "big") for o in (8, 12, 16, 20))
+    return max(y - y0, 0), max(x - x0, 0)
+
+
+def _decode(path: str, ds, syntax) -> np.ndarray:
     try:
         return np.asarray(ds.pixel_array)
     except MemoryError:
         raise ImageTooLargeError(path, "not enough memory to decode this DICOM image") from None
-    except Exception:  # short pixel data, a decoder failing on damaged data ...
-        raise TruncatedImageError(path, "DICOM pixel data is truncated or damaged") from None
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # short pixel data, a decoder failing on damaged data (a Rust
+        pass  # decoder's PanicException is a BaseException, not an Exception) ...
+    if syntax is None or not syntax.is_compressed:
+        raise TruncatedImageError(path, "DICOM pixel data is truncated or damaged")
+    # Compressed: every installed plugin failed. If a decoder we ship for this syntax is
+    # missing (e.g. only Pillow, which reads 8-bit JPEG but not 12-bit JPEG Extended),
+    # the file may well be intact: say what to install rather than "damaged".
+    from pydicom.pixels import get_decoder
+
+    tried = sorted(get_decoder(syntax).available_plugins)
+    shipped = _SHIPPED_DECODERS.get(str(syntax), ((), ""))[0]
+    if any(plugin not in tried for plugin in shipped):
+        raise UnsupportedCompressionError(
+            path, f"DICOM compression {_syntax_label(syntax)}: the installed decoders ({', '.join(tried)}) "
+            f"cannot decode this file; {_install_hint(syntax)}"
+        )
+    raise TruncatedImageError(
+        path, f"DICOM pixel data is truncated or damaged ({_syntax_label(syntax)}): none of the installed "
+        f"decoders ({', '.join(tried)}) could decode it"
+    )
 
 
 def _frame_dataset(ds, index: int):

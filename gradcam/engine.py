@@ -1,4 +1,21 @@
-"""What the GUI and the CLI call: a scan in, prediction plus every heatmap out, in one pass."""
+"""What the GUI and the CLI call: a scan in, prediction plus every heatmap out, in one pass.
+
+Each map is upsampled smoothly from the target layer's grid (gradcam/maps.py), kept
+to the head, then offered on three scales (all on the scan's pixel grid):
+
+- ``heatmaps``: stretched so that the map's own peak is 1 (what the window shows
+  today; every map looks equally "hot", whatever the class's probability);
+- ``raw_heatmaps``: the evidence before any stretching, in the method's units
+  (Grad-CAM, LayerCAM: contribution to the target class's logit, per target-layer
+  cell; Grad-CAM++: the paper's exp(score) weights divided by exp(highest logit));
+- ``relative_heatmaps``: raw evidence over the predicted class's strongest evidence
+  on the same scan, clipped to [0, 1]: the predicted class reaches 1, a class with
+  a small fraction of that evidence looks that weak. ``relative_peak`` is the ratio
+  of the peaks before clipping.
+
+``not_class_specific`` names the methods whose map must not be shown as the
+explanation of a class other than the predicted one, with the reason.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +26,8 @@ import numpy as np
 
 from core.classifier import Classifier, Prediction
 from core.preprocess import Geometry
-from gradcam.base import ActivationsAndGradients
+from gradcam.base import ActivationsAndGradients, relu_normalise
+from gradcam.maps import head_mask, upsample
 from gradcam.methods import GradCAM, GradCAMPlusPlus, LayerCAM
 
 DEFAULT_METHODS = ("gradcam", "gradcam++")
@@ -24,6 +42,25 @@ class Explanation:
     all_zero: dict  # method -> bool: no positive evidence for the target class
     geometry: Geometry
     timings_ms: dict = field(default_factory=dict)
+    raw_peak: dict = field(default_factory=dict)  # method -> the unstretched map's maximum (method's units)
+    relative_peak: dict = field(default_factory=dict)  # method -> raw peak / the predicted class's raw peak
+    not_class_specific: dict = field(default_factory=dict)  # method -> why it cannot explain this target
+
+    @property
+    def raw_heatmaps(self) -> dict:
+        """method -> (scan height, scan width) float32 >= 0: the evidence before stretching."""
+        return {m: h * np.float32(self.raw_peak.get(m, 1.0)) for m, h in self.heatmaps.items()}
+
+    @property
+    def relative_heatmaps(self) -> dict:
+        """method -> (scan height, scan width) float32 in [0, 1], relative to the predicted
+        class's strongest evidence on this scan (the honest display scale)."""
+        out = {}
+        for m, h in self.heatmaps.items():
+            factor = self.relative_peak.get(m, 1.0)
+            factor = factor if np.isfinite(factor) else 1.0  # the predicted class has no evidence at all
+            out[m] = np.minimum(h * np.float32(factor), np.float32(1.0))
+        return out
 
 
 class CAMEngine:
@@ -46,14 +83,23 @@ class CAMEngine:
         preprocessed = time.perf_counter()
         target = -1 if target_class is None else self.classifier.classes.index(target_class)
         p = self.passes.run(batch, [target])
+        reference = p.reference()
+        other_class = int(reference.targets[0]) != int(p.targets[0])
         passed = time.perf_counter()
-        heatmaps, input_maps, zero = {}, {}, {}
+        heatmaps, input_maps, zero, raw_peak, relative_peak, refused = {}, {}, {}, {}, {}, {}
         size = self.classifier.input_size
+        mask = head_mask(batch[0])
         for name, method in self.methods.items():
-            maps, all_zero = method.cam_from_pass(p)
+            heat, peak = _evidence(method, p, mask, size)
+            maps, all_zero = relu_normalise(heat[None])
             heatmaps[name] = geometries[0].to_scan_grid(maps[0])
-            input_maps[name] = _resize(maps[0], size)
+            input_maps[name] = maps[0]
             zero[name] = bool(all_zero[0])
+            reference_peak = _evidence(method, reference, mask, size)[1] if other_class else peak
+            raw_peak[name] = peak
+            relative_peak[name] = peak / reference_peak if reference_peak > 0 else (float("inf") if peak > 0 else 0.0)
+            if other_class and not method.class_specific:
+                refused[name] = method.not_class_specific_reason
         prediction = self.classifier.prediction_from_logits(p.logits[0])
         if self.classifier.feature_density is not None:
             # The out-of-distribution check needs the penultimate features: the pass above
@@ -70,6 +116,9 @@ class CAMEngine:
             input_heatmaps=input_maps,
             all_zero=zero,
             geometry=geometries[0],
+            raw_peak=raw_peak,
+            relative_peak=relative_peak,
+            not_class_specific=refused,
             timings_ms={
                 "preprocess": (preprocessed - started) * 1000,
                 "forward_backward": (passed - preprocessed) * 1000,
@@ -79,7 +128,8 @@ class CAMEngine:
         )
 
 
-def _resize(cam: np.ndarray, size: int) -> np.ndarray:
-    import cv2
-
-    return cv2.resize(cam.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
+def _evidence(method, p, mask: np.ndarray, size: int) -> tuple[np.ndarray, float]:
+    """(the first item's map over the model input: smooth, ReLU, inside the head;
+    its peak in the method's units, ``evidence_scale`` applied)."""
+    heat = np.maximum(upsample(method.weighted_sum(p)[0], size), 0.0) * mask
+    return heat, float(heat.max()) * float(method.evidence_scale(p)[0])

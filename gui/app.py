@@ -510,12 +510,23 @@ class App:
             self.menus.set_save_enabled(False)
             return
         method = self.vars.method.get()
+        target = self.model.card.display_name(analysis.target_class)
+        refusal = analysis.not_class_specific.get(method)
+        if refusal:  # this method's map would look the same for any class: say so instead of showing it
+            self.overlay_image = None
+            self.heatmap_canvas.set_image(None)
+            self.heatmap_canvas.set_placeholder(refusal)
+            self.heatmap_title.set(f"{METHOD_NAMES[method]} — {target}: not available")
+            self.show_message(refusal, "warning")
+            self.menus.set_save_enabled(False)
+            return
         alpha = min(1.0, max(0.0, float(self.vars.opacity.get())))
         heatmap = analysis.heatmaps[method]
         self.overlay_image = overlay(self.loaded.display, heatmap, alpha=alpha, colormap=self.vars.colormap.get())
         self.heatmap_canvas.set_image(self.overlay_image)
-        target = self.model.card.display_name(analysis.target_class)
         self.heatmap_title.set(f"{METHOD_NAMES[method]} — {target}")
+        if self.message.text_var.get() in analysis.not_class_specific.values():  # another method's refusal
+            self.show_message(f"{METHOD_NAMES[method]} explains {target}.")
         if analysis.all_zero.get(method):
             self.show_message(
                 f"The {METHOD_NAMES[method]} map is empty: nothing in this scan raised the score for {target}.",

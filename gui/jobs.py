@@ -72,6 +72,8 @@ class Analysis:
     all_zero: dict = field(default_factory=dict)
     timings_ms: dict = field(default_factory=dict)
     ood_warning: str | None = None  # "this does not look like a brain MRI" and kin (core.ood)
+    # method -> why its map cannot explain this (non-predicted) class: the window shows the reason instead
+    not_class_specific: dict = field(default_factory=dict)
 
 
 def load_model(model_path: str | None) -> LoadedModel:
@@ -150,6 +152,7 @@ def analyse(model: LoadedModel, pixels: np.ndarray, target_class: str | None, ch
             dict(result.heatmaps),
             dict(result.all_zero),
             dict(result.timings_ms),
+            not_class_specific=dict(result.not_class_specific),
         )
     prediction = analysis.prediction
     analysis.ood_warning = warning_for(

@@ -32,10 +32,112 @@ def choose(results: dict) -> str:
     return max(close, key=lambda n: (results[n]["clean"], mean[n]))
 
 
+# --multisource (issue 16's rule, RESULTS.md 2026-12-01): score = 2/3 mean cell recall clean
+# + 1/3 on head-inverted copies; eligible with Kaggle validation accuracy >= 97 %; ties within
+# 0.5 points go to the lower validation ECE.
+MIN_CELL = 15
+KAGGLE_BAR = 0.97
+SCORE_TIE = 0.005
+
+
+def validation_cells(paths, shared):
+    """Per validation path: (source, class name, sequence) from the manifests; Kaggle otherwise."""
+    import csv
+    import glob
+
+    known = {}
+    for manifest in glob.glob(os.path.join(shared, "data", "*", "manifest.csv")):
+        folder = os.path.dirname(manifest)
+        with open(manifest, newline="") as handle:
+            for row in csv.DictReader(handle):
+                known[os.path.normpath(os.path.join(folder, row["path"]))] = (row["source"], row["class"], row["sequence"])
+    out = []
+    for path in paths:
+        norm = os.path.normpath(path)
+        out.append(known.get(norm) or ("kaggle", os.path.basename(os.path.dirname(norm)), "unlabelled"))
+    return out
+
+
+def cell_keys(cells):
+    """Cells with fewer than MIN_CELL scans merge into their source x class."""
+    from collections import Counter
+
+    counts = Counter(cells)
+    return [f"{s}/{c}/{q}" if counts[(s, c, q)] >= MIN_CELL else f"{s}/{c}/all" for s, c, q in cells]
+
+
+def choose_multisource(results: dict) -> str:
+    """results: name -> {"score", "kaggle_accuracy", "ece"}; the rule in RESULTS.md."""
+    eligible = {n: r for n, r in results.items() if r["kaggle_accuracy"] >= KAGGLE_BAR}
+    if not eligible:
+        raise SystemExit("no candidate is eligible (Kaggle validation accuracy below the bar)")
+    top = max(r["score"] for r in eligible.values())
+    close = [n for n, r in eligible.items() if r["score"] >= top - SCORE_TIE - 1e-12]
+    return min(close, key=lambda n: eligible[n]["ece"])
+
+
+def multisource_main(models, validation_json, shared) -> int:
+    import json
+
+    from bench_generalisation import _ece, head_inverted
+    from core.classifier import Classifier
+    from core.io import load_scan
+
+    with open(validation_json) as handle:
+        paths = json.load(handle)["paths"]
+    cells = validation_cells(paths, shared)
+    keys = cell_keys(cells)
+    scans = [load_scan(p).pixels.astype(np.float32) for p in paths]
+    inverted = [head_inverted(p) for p in scans]
+    print(f"{len(paths)} validation scans in {len(set(keys))} cells")
+    results, tables = {}, {}
+    for path in models:
+        classifier = Classifier.load(path)
+        labels = np.array([classifier.classes.index(c) for _, c, _ in cells])
+        per = {}
+        for name, pixel_list in (("clean", scans), ("inverted", inverted)):
+            logits = np.concatenate([classifier.logits(classifier.preprocess(pixel_list[i:i + 128])[0])
+                                     for i in range(0, len(pixel_list), 128)])
+            probs = classifier.probabilities(logits)
+            correct = probs.argmax(1) == labels
+            recall = {k: float(correct[[i for i, kk in enumerate(keys) if kk == k]].mean()) for k in sorted(set(keys))}
+            per[name] = (recall, probs, correct)
+        kaggle = np.array([s == "kaggle" for s, _, _ in cells])
+        results[path] = {
+            "score": 2 / 3 * np.mean(list(per["clean"][0].values())) + 1 / 3 * np.mean(list(per["inverted"][0].values())),
+            "kaggle_accuracy": float(per["clean"][2][kaggle].mean()),
+            "ece": _ece(per["clean"][1].max(1), per["clean"][2].astype(float)),
+        }
+        tables[path] = per
+        print(path, results[path], flush=True)
+    chosen = choose_multisource(results)
+    short = {p: os.path.basename(os.path.dirname(os.path.abspath(p))) for p in models}
+    rows = [[k, *(f"{tables[p]['clean'][0][k]:.3f} / {tables[p]['inverted'][0][k]:.3f}" for p in models)]
+            for k in sorted(set(keys))]
+    rows.append(["**score**", *(f"{results[p]['score']:.4f}" for p in models)])
+    rows.append(["Kaggle validation accuracy", *(f"{results[p]['kaggle_accuracy']:.4f}" for p in models)])
+    rows.append(["validation ECE (clean)", *(f"{results[p]['ece']:.4f}" for p in models)])
+    table = markdown_table(rows, ["cell: recall clean / inverted", *(short[p] for p in models)])
+    print(table, f"\nchosen: {short[chosen]}", sep="\n")
+    append_results(
+        f"Multi-source model selection on validation (bench_selection.py --multisource, {len(paths)} scans)",
+        table,
+        f"Rule (RESULTS.md, committed before training): score = 2/3 mean cell recall clean + 1/3 inverted; eligible "
+        f"with Kaggle validation accuracy >= {KAGGLE_BAR:.0%}; ties within {SCORE_TIE * 100:g} points to the lower ECE. "
+        f"**Chosen: {short[chosen]}**. No test rows were read.",
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("models", nargs="+")
+    parser.add_argument("--multisource", metavar="VALIDATION_JSON",
+                        help="issue 16's rule on a multi-source run's validation.json (runs/<run>/validation.json)")
+    parser.add_argument("--shared", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
     args = parser.parse_args()
+    if args.multisource:
+        return multisource_main(args.models, args.multisource, os.path.abspath(args.shared))
 
     from core.classifier import Classifier
     from core.io import load_scan

@@ -178,15 +178,22 @@ def _image_checks(scan):
     return is_blank(scan.pixels), scan.info.get("chroma")
 
 
-def _warning(prediction, checks, card_data):
-    """The out-of-distribution warning if any, else the low-confidence one, else None."""
-    from core.ood import warning_for
+def _judge(record, prediction, checks, card_data):
+    """Add the out-of-distribution warning (else the low-confidence one) to ``record``; where the
+    scan is not a brain MRI at all, the record abstains: ``"label": null``, ``"confidence": null``,
+    the probabilities kept."""
+    from core.ood import verdict_for
 
     blank, chroma = checks
-    warning = warning_for(blank, chroma, prediction.logits, card_data, prediction.ood_distance)
+    verdict = verdict_for(blank, chroma, prediction.logits, card_data, prediction.ood_distance)
+    warning = verdict.warning
     if warning is None and prediction.low_confidence:
         warning = LOW_CONFIDENCE_WARNING
-    return warning
+    if verdict.abstain:
+        record["label"] = None
+        record["confidence"] = None
+    if warning:
+        record["warning"] = warning
 
 
 def _scan_fields(scan, slice_asked=False) -> dict:
@@ -306,9 +313,7 @@ def predict_with(classifier, paths, fmt="jsonl", batch_size=None, quiet=False, i
                     record = prediction.as_json(path)
                     checks = fields.pop("_checks")
                     record.update(fields)
-                    warning = _warning(prediction, checks, classifier.card.data)
-                    if warning:
-                        record["warning"] = warning
+                    _judge(record, prediction, checks, classifier.card.data)
                     writer.result(record)
             if progress:
                 progress.update(sum(item[4] for item in group))
@@ -399,9 +404,7 @@ def explain(args, model_path) -> int:
             _write_report(f"{stem}.report.pdf", classifier, scan, display, overlays[methods[0]], methods[0], result)
         record = result.prediction.as_json(path)
         record.update(_scan_fields(scan, args.index is not None))
-        warning = _warning(result.prediction, _image_checks(scan), classifier.card.data)
-        if warning:
-            record["warning"] = warning
+        _judge(record, result.prediction, _image_checks(scan), classifier.card.data)
         record["target"] = result.target_class
         record["empty_maps"] = [m for m in methods if result.all_zero[m]]
         record["files"] = outputs

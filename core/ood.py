@@ -1,19 +1,28 @@
-"""Is this a brain MRI at all? Cheap checks run beside every prediction.
+"""Is this a brain MRI at all, and one like the training scans? Cheap checks beside every prediction.
 
-A classifier always answers one of its four classes, even for a holiday photo.
-Three checks, in order, give a plain-language warning instead of silence:
-  1. blank: no contrast to speak of;
-  2. colour: strongly coloured pixels (MRI is greyscale; the dataset's RGB files are grey);
-  3. features: the Mahalanobis distance of the penultimate features to the training
-     classes' means (shared covariance) above a threshold chosen on validation data,
-     or the energy score T*logsumexp(logits/T) below one (unlike anything seen in training).
+A classifier always answers one of its four classes, even for a holiday photo. Two tiers:
+
+* **Abstain** (not a brain MRI at all: no label is given): a blank image; a colour picture
+  (MRI is greyscale; the dataset's RGB files are grey); penultimate features far from every
+  training class (Mahalanobis distance above the card's ``abstain_distance``).
+* **Warn** (a brain MRI unlike the training scans: the label stays, with a plain warning):
+  the distance above ``unfamiliar_distance`` or the energy score T*logsumexp(logits/T) below
+  ``energy_threshold``.
+
+Cards from before the two tiers (only ``mahalanobis_threshold`` / ``energy_threshold``) keep
+their single "does not look like a brain MRI" warning and never abstain.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 NOT_MRI_WARNING = "this does not look like a brain MRI: the result is not meaningful"
+ABSTAIN_WARNING = "this does not look like a brain MRI slice: no classification"
+UNFAMILIAR_WARNING = ("this scan differs from the scans the model learned from (another sequence, scanner, "
+                      "plane or preparation?): the result may be wrong, review by a specialist")
 BLANK_WARNING = "the image is blank or nearly uniform: the result is not meaningful"
 COLOUR_WARNING = "this is a colour image, not a greyscale MRI: the result is not meaningful"
 # Mean chroma (max-min over R, G, B, in 0..255) above which an image is a colour picture.
@@ -45,23 +54,38 @@ def assess(pixels: np.ndarray, logits_row: np.ndarray, card_data: dict, chroma: 
     return warning_for(is_blank(pixels), chroma, logits_row, card_data)
 
 
+class Verdict(NamedTuple):
+    abstain: bool  # True: not a brain MRI slice, no class is given
+    warning: str | None
+
+
 def warning_for(blank: bool, chroma: float | None, logits_row, card_data: dict, distance: float | None = None) -> str | None:
     """``assess`` from precomputed image checks (the CLI computes them in its decode threads)."""
+    return verdict_for(blank, chroma, logits_row, card_data, distance).warning
+
+
+def verdict_for(blank: bool, chroma: float | None, logits_row, card_data: dict, distance: float | None = None) -> Verdict:
+    """Abstain, warn, or neither (see the module docstring)."""
     if blank:
-        return BLANK_WARNING
+        return Verdict(True, BLANK_WARNING)
     if chroma is not None and chroma > COLOUR_CHROMA_LIMIT:
-        return COLOUR_WARNING
+        return Verdict(True, COLOUR_WARNING)
     ood = card_data.get("ood") or {}
-    limit = ood.get("mahalanobis_threshold")
+    two_tier = "abstain_distance" in ood
+    abstain_at = ood.get("abstain_distance")
+    if distance is not None and abstain_at is not None and distance > float(abstain_at):
+        return Verdict(True, ABSTAIN_WARNING)
+    unfamiliar = UNFAMILIAR_WARNING if two_tier else NOT_MRI_WARNING
+    limit = ood.get("unfamiliar_distance", ood.get("mahalanobis_threshold"))
     if distance is not None and limit is not None and distance > float(limit):
-        return NOT_MRI_WARNING
+        return Verdict(False, unfamiliar)
     threshold = ood.get("energy_threshold")
     if threshold is not None:
         logits = np.asarray(logits_row, dtype=np.float64)[np.newaxis]  # a list from Prediction.logits too
         score = float(energy(logits, float(card_data.get("temperature", 1.0)))[0])
         if score < float(threshold):
-            return NOT_MRI_WARNING
-    return None
+            return Verdict(False, unfamiliar)
+    return Verdict(False, None)
 
 
 class FeatureDensity:

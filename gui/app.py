@@ -24,7 +24,7 @@ from gui.dialogs import FileDialogs, InfoWindow, ModelInfoWindow
 from gui.dnd import enable_file_drop
 from gui.menus import MenuBar
 from gui.recent import RecentFiles
-from gui.results import ResultsPanel
+from gui.results import NOT_MRI_HEADLINE, ResultsPanel
 from gui.statusbar import DisclaimerBar, MessageBar, StatusBar
 from gui.texts import DISCLAIMER, about_text, shortcuts_text
 from gui.volumepanel import SliceBar, WindowPanel
@@ -492,10 +492,12 @@ class App:
         analysis = self.analysis = result.value
         card = self.model.card
         self.results.show_prediction(
-            analysis.prediction, card.display_name, card.low_confidence_threshold, analysis.ood_warning
+            analysis.prediction, card.display_name, card.low_confidence_threshold, analysis.ood_warning,
+            abstain=analysis.abstain,
         )
         self.status.timing_var.set(f"read {self._read_ms:.0f} ms · analysis {result.elapsed_ms:.0f} ms")
-        self.show_message(f"{self.loaded.scan.name}: {card.display_name(analysis.prediction.label)}.")
+        verdict = NOT_MRI_HEADLINE if analysis.abstain else card.display_name(analysis.prediction.label)
+        self.show_message(f"{self.loaded.scan.name}: {verdict}.")
         if not analysis.heatmaps:
             self.heatmap_canvas.set_placeholder(self.model.cam_error or "No heatmap")
         self._render_heatmap()

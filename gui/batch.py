@@ -22,6 +22,8 @@ def row_values(record: dict, folder: str, display_name) -> tuple:
         shown = path
     if "error" in record:
         return shown, "—", "", "", f"error: {record['error']}"
+    if record.get("label") is None:  # abstained: not a brain MRI slice
+        return shown, "not a brain MRI", "", "", record.get("warning", "")
     return (
         shown, display_name(record["label"]), f"{record['confidence']:.1%}",
         "yes" if record.get("low_confidence") else "", record.get("warning", ""),

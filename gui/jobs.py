@@ -72,6 +72,7 @@ class Analysis:
     all_zero: dict = field(default_factory=dict)
     timings_ms: dict = field(default_factory=dict)
     ood_warning: str | None = None  # "this does not look like a brain MRI" and kin (core.ood)
+    abstain: bool = False  # not a brain MRI slice at all: no class is shown (core.ood.verdict_for)
     # method -> why its map cannot explain this (non-predicted) class: the window shows the reason instead
     not_class_specific: dict = field(default_factory=dict)
 
@@ -137,7 +138,7 @@ def auto_window(path: str) -> tuple[float, float]:
 
 
 def analyse(model: LoadedModel, pixels: np.ndarray, target_class: str | None, chroma: float | None = None) -> Analysis:
-    from core.ood import is_blank, warning_for
+    from core.ood import is_blank, verdict_for
 
     if model.engine is None:
         started = time.perf_counter()
@@ -155,9 +156,10 @@ def analyse(model: LoadedModel, pixels: np.ndarray, target_class: str | None, ch
             not_class_specific=dict(result.not_class_specific),
         )
     prediction = analysis.prediction
-    analysis.ood_warning = warning_for(
+    verdict = verdict_for(
         is_blank(pixels), chroma, np.asarray(prediction.logits), model.classifier.card.data, prediction.ood_distance
     )
+    analysis.ood_warning, analysis.abstain = verdict.warning, verdict.abstain
     return analysis
 
 
@@ -209,7 +211,7 @@ def classify_files(model: LoadedModel, found, cancel) -> list[dict]:
 
     Returns ``[]`` at once if ``cancel`` (a ``threading.Event``) is set.
     """
-    from core.cli import _read_and_preprocess, _warning
+    from core.cli import _judge, _read_and_preprocess
 
     if cancel.is_set():
         return []
@@ -232,9 +234,7 @@ def classify_files(model: LoadedModel, found, cancel) -> list[dict]:
         checks = fields.pop("_checks")
         record.update(fields)
         record["low_confidence"] = bool(prediction.low_confidence)
-        warning = _warning(prediction, checks, classifier.card.data)
-        if warning:
-            record["warning"] = warning
+        _judge(record, prediction, checks, classifier.card.data)
         records.append(record)
     return records
 

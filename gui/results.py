@@ -8,6 +8,8 @@ from tkinter import ttk
 
 LOW_CONFIDENCE_TEXT = "Low confidence: review by a specialist"
 UNTRAINED_TEXT = "Untrained placeholder model: its predictions mean nothing"
+# Shown in place of a class where the scan is not a brain MRI slice at all (core.ood abstains).
+NOT_MRI_HEADLINE = "Not a brain MRI slice — no classification"
 
 
 class ResultsPanel(ttk.LabelFrame):
@@ -73,9 +75,14 @@ class ResultsPanel(ttk.LabelFrame):
             bar["value"] = 0
             value.set("")
 
-    def show_prediction(self, prediction, display_name, threshold: float, ood_warning: str | None = None) -> None:
-        self.class_var.set(display_name(prediction.label))
-        self.confidence_var.set(f"Confidence {prediction.confidence:.1%} (calibrated)")
+    def show_prediction(self, prediction, display_name, threshold: float, ood_warning: str | None = None,
+                        abstain: bool = False) -> None:
+        if abstain:
+            self.class_var.set(NOT_MRI_HEADLINE)
+            self.confidence_var.set("The model's scores are shown below, but they mean nothing for this image")
+        else:
+            self.class_var.set(display_name(prediction.label))
+            self.confidence_var.set(f"Confidence {prediction.confidence:.1%} (calibrated)")
         if ood_warning:  # says more than low confidence: the answer itself is not meaningful
             self.warning_var.set(ood_warning[0].upper() + ood_warning[1:] + ".")
         else:

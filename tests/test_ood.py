@@ -96,3 +96,34 @@ def test_blank_check_on_large_images_looks_at_the_whole_field(head_image):
     head = np.kron(head_image.astype(np.float32), np.ones((4, 4), np.float32))
     big[-head.shape[0]:, -head.shape[1]:] = head[:2048, :2048]
     assert not is_blank(big)
+
+
+def test_two_tier_verdict_abstains_only_when_not_a_brain_mri():
+    from core.ood import ABSTAIN_WARNING, UNFAMILIAR_WARNING, verdict_for
+
+    logits = np.array([0.0, 0.0, 5.0, 0.0])  # energy ~5
+    card = {"temperature": 1.0, "ood": {"abstain_distance": 10.0, "unfamiliar_distance": 4.0, "energy_threshold": 3.0}}
+    assert verdict_for(False, None, logits, card, distance=12.0) == (True, ABSTAIN_WARNING)
+    assert verdict_for(False, None, logits, card, distance=6.0) == (False, UNFAMILIAR_WARNING)
+    assert verdict_for(False, None, logits, card, distance=2.0) == (False, None)
+    low_energy = {"temperature": 1.0, "ood": dict(card["ood"], energy_threshold=8.0)}
+    assert verdict_for(False, None, logits, low_energy, distance=2.0) == (False, UNFAMILIAR_WARNING)
+    assert verdict_for(True, None, logits, card, distance=2.0) == (True, BLANK_WARNING)
+    assert verdict_for(False, 40.0, logits, card, distance=2.0) == (True, COLOUR_WARNING)
+    # a card from before the two tiers never abstains on features and keeps its old wording
+    old = {"temperature": 1.0, "ood": {"mahalanobis_threshold": 4.0}}
+    assert verdict_for(False, None, logits, old, distance=12.0) == (False, NOT_MRI_WARNING)
+
+
+def test_predict_abstains_with_label_null_and_keeps_probabilities(capsys, tmp_path, tiny_model_path, head_image):
+    Image.fromarray(np.zeros((64, 64), np.uint8)).save(tmp_path / "blank.png")
+    Image.fromarray(head_image).save(tmp_path / "head.png")
+    code = run_cli(["predict", str(tmp_path), "--model", tiny_model_path])
+    lines = capsys.readouterr().out.splitlines()
+    records = {os.path.basename(r["path"]): r for r in map(json.loads, lines)}
+    assert code == 0
+    blank = records["blank.png"]
+    assert blank["label"] is None and blank["confidence"] is None and blank["warning"] == BLANK_WARNING
+    assert sum(blank["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert records["head.png"]["label"] in ("glioma", "meningioma", "notumor", "pituitary")
+    assert '"label": null' in next(line for line in lines if "blank.png" in line)

@@ -21,6 +21,10 @@ def main(argv=None) -> int:
                    help="intensity handling (default: the bundled model's); see core/preprocess.py")
     t.add_argument("--inversion-probability", type=float, default=TrainConfig.inversion_probability,
                    help="chance of a full T1<->T2-like inversion of each training image's head (default 0)")
+    t.add_argument("--curve-probability", type=float, default=TrainConfig.curve_probability,
+                   help="chance of a random smooth non-monotone intensity curve in each training image's head (default 0)")
+    t.add_argument("--sources", nargs="*", default=[], metavar="DIR",
+                   help="manifest sources (folders with manifest.csv) to train on beside --data; only split == train rows")
     t.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     t.add_argument("--img-size", type=int, default=TrainConfig.img_size)
     t.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
@@ -33,7 +37,9 @@ def main(argv=None) -> int:
     t.add_argument("--deterministic", action="store_true", help="deterministic TF ops (slower)")
     t.add_argument("--max-minutes", type=float, default=0.0, help="stop after this wall-clock budget")
     t.add_argument("--fine-tune-epochs", type=int, default=TrainConfig.fine_tune_epochs)
-    t.add_argument("--weights", default="imagenet", help="transfer archs: 'imagenet' or 'none'")
+    t.add_argument("--weights", default="imagenet",
+                   help="pretrained archs: 'imagenet', 'none' (from scratch), or for mobilenetv2* a weights file "
+                        "or folder (default 'imagenet': $NEUROSCANCAM_WEIGHTS_DIR, then ../shared/weights)")
     t.add_argument("--limit-per-class", type=int, default=0, help=argparse.SUPPRESS)
     t.add_argument("--cache-dir", default=TrainConfig.cache_dir)
     t.add_argument("--log-dir", default=TrainConfig.log_dir)
@@ -53,7 +59,8 @@ def main(argv=None) -> int:
 
         cfg = TrainConfig(
             data=args.data, out=args.out, arch=args.arch, preprocessing=args.preprocessing,
-            inversion_probability=args.inversion_probability,
+            inversion_probability=args.inversion_probability, curve_probability=args.curve_probability,
+            sources=tuple(args.sources),
             epochs=args.epochs, img_size=args.img_size,
             batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
             split_seed=args.split_seed,

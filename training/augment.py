@@ -29,6 +29,16 @@ class AugmentConfig:
     # tumour classes are almost all T1 here, so without it "looks like T2" can mean "notumor".
     inversion_probability: float = 0.0
     inversion_mix_range: tuple = (1.0, 1.0)
+    # A random smooth, generally non-monotone intensity curve inside the head (a generalisation
+    # of the inversion): tissues swap brightness order as between T1, T2 and FLAIR, so that
+    # "which sequence" stops being a cue for "which class". Knot values mix the identity with
+    # uniform noise by a strength drawn from curve_strength_range.
+    curve_probability: float = 0.0
+    curve_knots: int = 5
+    curve_strength_range: tuple = (0.3, 1.0)
+    # Re-rank the head's intensities after all intensity changes, so every training input is
+    # distributed like a real rank-preprocessed (head-crop-square-pad-rank-v2) input.
+    rerank: bool = False
     bias_field_strength: float = 0.15
     bias_field_probability: float = 0.3
     noise_std_max: float = 0.03
@@ -51,6 +61,12 @@ class AugmentConfig:
             f"noise (p={self.noise_probability:g})",
             f"down/up-sampling (p={self.resample_probability:g})",
         ]
+        if self.curve_probability:
+            low, high = self.curve_strength_range
+            parts.append(f"random smooth non-monotone intensity curve in the head ({self.curve_knots} knots, "
+                         f"strength {low:g}-{high:g}, p={self.curve_probability:g})")
+        if self.rerank:
+            parts.append("head intensities re-ranked after all intensity changes (as the rank preprocessing does)")
         if self.inversion_probability:
             low, high = self.inversion_mix_range
             kind = "full" if low == high == 1.0 else f"partial ({low:g}-{high:g})"
@@ -102,10 +118,51 @@ def _chance(batch, probability):
     return tf.cast(tf.random.uniform([batch, 1, 1, 1]) < probability, tf.float32)
 
 
+def random_curve(x, head, probability, knots=5, strength_range=(0.3, 1.0)):
+    """Apply a random smooth curve (cosine-interpolated knots on [0, 1]) to the head pixels of
+    a random ``probability`` share of the batch; the background stays as it is."""
+    batch = tf.shape(x)[0]
+    identity = tf.linspace(0.0, 1.0, knots)[None]
+    strength = tf.random.uniform([batch, 1], strength_range[0], strength_range[1])
+    values = (1 - strength) * identity + strength * tf.random.uniform([batch, knots])
+    # the darkest head pixels (rim, partial volume with air) stay dark, as in every sequence
+    values = values * tf.concat([[0.3], tf.ones([knots - 1])], axis=0)[None]
+    position = tf.clip_by_value(x, 0.0, 1.0) * (knots - 1)
+    low = tf.minimum(tf.cast(tf.floor(position), tf.int32), knots - 2)
+    frac = position - tf.cast(low, tf.float32)
+    frac = (1.0 - tf.cos(math.pi * frac)) / 2.0  # smooth at the knots
+    flat_low = tf.reshape(low, [batch, -1])
+    v0 = tf.reshape(tf.gather(values, flat_low, batch_dims=1), tf.shape(x))
+    v1 = tf.reshape(tf.gather(values, flat_low + 1, batch_dims=1), tf.shape(x))
+    curved = v0 + (v1 - v0) * frac
+    apply = _chance(batch, probability) * tf.cast(head, tf.float32)
+    return apply * curved + (1 - apply) * x
+
+
+def rerank_head(x, head):
+    """Each head pixel -> the share of head pixels <= it (ties share the highest rank, as
+    core.preprocess.rank_intensity); background -> 0."""
+    shape = tf.shape(x)
+    batch = shape[0]
+    flat = tf.reshape(x, [batch, -1])
+    inside = tf.reshape(head, [batch, -1])
+    values = tf.where(inside, flat, -1.0)  # background sorts first
+    ordered = tf.sort(values, axis=1)
+    at_or_below = tf.searchsorted(ordered, values, side="right")
+    background = tf.reduce_sum(tf.cast(~inside, tf.int32), axis=1, keepdims=True)
+    n_head = tf.maximum(tf.shape(flat)[1] - background, 1)
+    ranks = tf.cast(at_or_below - background, tf.float32) / tf.cast(n_head, tf.float32)
+    return tf.reshape(tf.where(inside, ranks, 0.0), shape)
+
+
 def augment_intensity(images, cfg: AugmentConfig):
     shape = tf.shape(images)
     batch, height, width = shape[0], shape[1], shape[2]
     x = tf.clip_by_value(images, 0.0, 1.0)
+    # The head as the preprocessing left it (background and geometric fill are 0).
+    in_head = x > 1e-3
+    if cfg.curve_probability:
+        x = random_curve(x, in_head, cfg.curve_probability, cfg.curve_knots, cfg.curve_strength_range)
     gamma = _per_image(batch, cfg.gamma_range[0], cfg.gamma_range[1])
     x = tf.pow(x + 1e-6, gamma)
     # Sequence-like remapping: the head's intensities partly inverted, background kept dark.
@@ -134,7 +191,8 @@ def augment_intensity(images, cfg: AugmentConfig):
     x = resample_mask * resampled + (1 - resample_mask) * x
     noise_std = _per_image(batch, 0.0, cfg.noise_std_max) * _chance(batch, cfg.noise_probability)
     x = x + tf.random.normal(shape) * noise_std
-    return tf.clip_by_value(x, 0.0, 1.0)
+    x = tf.clip_by_value(x, 0.0, 1.0)
+    return rerank_head(x, in_head) if cfg.rerank else x
 
 
 def augment_batch(images, cfg: AugmentConfig = AugmentConfig()):

@@ -61,19 +61,15 @@ def _load_one(path: str, input_size: int, method: str):
     return tensor.astype(np.float16), dhash_bits(scan.pixels)
 
 
-def load_split(data_dir, split, names, input_size, cache_dir=None, progress=True,
-               method=PREPROCESSING_NAME) -> Split:
-    """Load and preprocess a split, caching the arrays (keyed by file list and preprocessing)."""
-    paths, labels = list_split(data_dir, split, names)
-    if not paths:
-        raise FileNotFoundError(f"no images under {os.path.join(data_dir, split)}")
+def load_images(paths, input_size, cache_dir=None, progress=True, method=PREPROCESSING_NAME, tag="images"):
+    """(images, dhash bits) of ``paths``, preprocessed; cached under ``tag`` (keyed by file list and preprocessing)."""
     key = hashlib.sha256(
         "\n".join([method, HASH_NAME, str(input_size), *paths]).encode()
     ).hexdigest()[:16]
-    cache_file = os.path.join(cache_dir, f"{split}-{input_size}-{key}.npz") if cache_dir else None
+    cache_file = os.path.join(cache_dir, f"{tag}-{input_size}-{key}.npz") if cache_dir else None
     if cache_file and os.path.exists(cache_file):
         cached = np.load(cache_file)
-        return Split(paths, cached["images"], labels, cached["hash_bits"])
+        return cached["images"], cached["hash_bits"]
     images, bits = [], []
     iterator = ThreadPoolExecutor(max_workers=os.cpu_count() or 2).map(
         lambda p: _load_one(p, input_size, method), paths
@@ -81,15 +77,25 @@ def load_split(data_dir, split, names, input_size, cache_dir=None, progress=True
     if progress:
         from tqdm import tqdm
 
-        iterator = tqdm(iterator, total=len(paths), desc=f"loading {split}", unit="img")
+        iterator = tqdm(iterator, total=len(paths), desc=f"loading {tag}", unit="img")
     for tensor, hash_bits in iterator:
         images.append(tensor)
         bits.append(hash_bits)
-    result = Split(paths, np.stack(images), labels, np.stack(bits))
+    images, bits = np.stack(images), np.stack(bits)
     if cache_file:
         os.makedirs(cache_dir, exist_ok=True)
-        np.savez(cache_file, images=result.images, hash_bits=result.hash_bits)
-    return result
+        np.savez(cache_file, images=images, hash_bits=bits)
+    return images, bits
+
+
+def load_split(data_dir, split, names, input_size, cache_dir=None, progress=True,
+               method=PREPROCESSING_NAME) -> Split:
+    """Load and preprocess a split of the Kaggle layout, caching the arrays."""
+    paths, labels = list_split(data_dir, split, names)
+    if not paths:
+        raise FileNotFoundError(f"no images under {os.path.join(data_dir, split)}")
+    images, bits = load_images(paths, input_size, cache_dir, progress, method, tag=split)
+    return Split(paths, images, labels, bits)
 
 
 def group_split(labels, groups, validation_fraction=0.12, seed=0):

@@ -12,12 +12,21 @@ from keras import layers
 
 DEFAULT_ARCH = "compact-xception"
 TRANSFER_ARCHS = ("xception", "resnet50", "efficientnetv2b0")
-ARCHS = (DEFAULT_ARCH, *TRANSFER_ARCHS)
+# MobileNetV2 built flat (its layers inside our model, not nested), initialised from a
+# local ImageNet weights file (../shared/weights/, no download): alpha 1.0 or 0.35.
+MOBILENET_ARCHS = {"mobilenetv2": 1.0, "mobilenetv2-0.35": 0.35}
+ARCHS = (DEFAULT_ARCH, *MOBILENET_ARCHS, *TRANSFER_ARCHS)
+# Where training looks for the MobileNetV2 weights files when no --weights path is given.
+WEIGHTS_DIR_ENV = "NEUROSCANCAM_WEIGHTS_DIR"
+MOBILENET_WEIGHT_FILES = {1.0: "mobilenet_v2_1.0_no_top_imagenet.weights.h5",
+                          0.35: "mobilenet_v2_0.35_no_top_imagenet.weights.h5"}
 
 
 def build_model(arch: str, input_size: int, channels: int, num_classes: int, weights=None):
     if arch == DEFAULT_ARCH:
         return compact_xception(input_size, channels, num_classes)
+    if arch in MOBILENET_ARCHS:
+        return mobilenet_v2(input_size, channels, num_classes, MOBILENET_ARCHS[arch], weights)
     if arch in TRANSFER_ARCHS:
         return transfer_model(arch, input_size, channels, num_classes, weights=weights)
     raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
@@ -75,6 +84,62 @@ def compact_xception(
     logits = layers.Dense(num_classes, name="logits")(x)
     outputs = layers.Activation("softmax", name="probabilities")(logits)
     return keras.Model(inputs, outputs, name="compact_xception")
+
+
+def mobilenet_weights_path(alpha: float, weights) -> str | None:
+    """The local ImageNet weights file for MobileNetV2 ``alpha``: ``weights`` may be a file,
+    a folder holding it, 'imagenet' (look in $NEUROSCANCAM_WEIGHTS_DIR, then ../shared/weights)
+    or None (from scratch). Raises FileNotFoundError with what to do when it is missing."""
+    import os
+
+    if weights is None or weights == "none":
+        return None
+    name = MOBILENET_WEIGHT_FILES[alpha]
+    if weights == "imagenet":
+        folders = [os.environ.get(WEIGHTS_DIR_ENV), os.path.join("..", "shared", "weights")]
+        candidates = [os.path.join(f, name) for f in folders if f]
+    elif os.path.isdir(weights):
+        candidates = [os.path.join(weights, name)]
+    else:
+        candidates = [weights]
+    for path in candidates:
+        if os.path.isfile(path):
+            return path
+    raise FileNotFoundError(
+        f"ImageNet weights for MobileNetV2 alpha {alpha:g} not found (looked for {', '.join(candidates)}). "
+        f"Pass --weights FILE_OR_FOLDER, set {WEIGHTS_DIR_ENV} to the folder holding {name}, "
+        "or train from scratch with --weights none. (Keras' own download cannot be used offline.)"
+    )
+
+
+def mobilenet_v2(input_size: int, channels: int, num_classes: int, alpha: float = 1.0, weights=None, dropout=0.3):
+    """MobileNetV2 (no top) with our head, all layers in one flat model, so Grad-CAM reaches
+    ``out_relu`` and the features directly. ImageNet weights are copied layer by layer from a
+    base built on its own (the weights file matches that base, not our extra input layers)."""
+    path = mobilenet_weights_path(alpha, weights)
+    inputs = keras.Input((input_size, input_size, channels), name="scan")
+    x = layers.Concatenate(name="grey_to_rgb")([inputs] * 3) if channels == 1 else inputs
+    x = layers.Rescaling(2.0, offset=-1.0, name="to_signed")(x)  # MobileNetV2's x / 127.5 - 1
+    body = keras.applications.MobileNetV2(
+        input_tensor=x, alpha=alpha, include_top=False, weights=None
+    )
+    features = body.output  # out_relu: the last spatial map, Grad-CAM's target
+    x = layers.GlobalAveragePooling2D(name="gap")(features)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    logits = layers.Dense(num_classes, name="logits")(x)
+    outputs = layers.Activation("softmax", name="probabilities")(logits)
+    model = keras.Model(inputs, outputs, name=f"mobilenetv2_{alpha:g}")
+    if path:
+        base = keras.applications.MobileNetV2(
+            input_shape=(input_size, input_size, 3), alpha=alpha, include_top=False, weights=path
+        )
+        copied = 0
+        for layer in base.layers:
+            if layer.weights:
+                model.get_layer(layer.name).set_weights(layer.get_weights())
+                copied += 1
+        print(f"ImageNet weights: {copied} layers copied from {path}")
+    return model
 
 
 def _application(arch: str, input_shape, weights):

@@ -15,18 +15,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from core.modelcard import sha256_of, write_card
-from core.preprocess import PREPROCESSING_NAME, method_for
+from core.preprocess import PREPROCESSING_NAME, RANK_V2, method_for
 from core.version import __version__
-from training.data import (
-    DEFAULT_CACHE_DIR,
-    class_names,
-    load_split,
-    near_duplicate_groups,
-    split_seed_of,
-    train_validation_indices,
-)
+from training.data import DEFAULT_CACHE_DIR, class_names
+from training.multisource import training_data
+from training.sources import counts_table, source_class_weights
 from training.dedup import HASH_NAME, MAX_DISTANCE
-from training.model import DEFAULT_ARCH, TRANSFER_ARCHS, backbone_of, build_model
+from training.model import DEFAULT_ARCH, MOBILENET_ARCHS, TRANSFER_ARCHS, backbone_of, build_model
 
 
 @dataclass
@@ -36,6 +31,12 @@ class TrainConfig:
     arch: str = DEFAULT_ARCH
     preprocessing: str = PREPROCESSING_NAME  # a core.preprocess.METHODS name
     inversion_probability: float = 0.0  # chance of a full T1 <-> T2-like inversion per training image
+    curve_probability: float = 0.0  # chance of a random non-monotone intensity curve in the head
+    # Manifest sources (folders with manifest.csv) trained on beside the Kaggle Training/ folder;
+    # only their split == "train" rows are read.
+    sources: tuple = ()
+    # Share of each manifest source's groups (patients / examinations) held out for validation.
+    source_validation_fraction: float = 0.15
     epochs: int = 40
     img_size: int = 128
     batch_size: int = 32
@@ -58,36 +59,25 @@ class TrainConfig:
     limit_per_class: int = 0  # for smoke tests: use at most this many images per class
 
 
-def _limit(split, per_class, seed):
-    if not per_class:
-        return split
-    rng = np.random.default_rng(seed)
-    keep = np.concatenate(
-        [rng.permutation(np.nonzero(split.labels == c)[0])[:per_class] for c in np.unique(split.labels)]
-    )
-    keep.sort()
-    split.paths = [split.paths[i] for i in keep]
-    split.images, split.labels, split.hash_bits = split.images[keep], split.labels[keep], split.hash_bits[keep]
-    return split
-
-
 def augment_config(cfg: TrainConfig):
     """The augmentation a training run applies (training.augment's defaults plus the run's options)."""
     from training.augment import AugmentConfig
 
-    return AugmentConfig(inversion_probability=cfg.inversion_probability)
+    return AugmentConfig(inversion_probability=cfg.inversion_probability,
+                         curve_probability=cfg.curve_probability,
+                         rerank=cfg.preprocessing == RANK_V2)
 
 
-def _datasets(tf, images, labels, train_idx, val_idx, num_classes, cfg):
+def _datasets(tf, images, labels, train_idx, val_idx, num_classes, cfg, sample_weights):
     from training.augment import augment_batch
 
     augment = augment_config(cfg)
     one_hot = np.eye(num_classes, dtype=np.float32)[labels]
-    train = tf.data.Dataset.from_tensor_slices((images[train_idx], one_hot[train_idx]))
+    train = tf.data.Dataset.from_tensor_slices((images[train_idx], one_hot[train_idx], sample_weights))
     train = train.shuffle(len(train_idx), seed=cfg.seed, reshuffle_each_iteration=True)
     train = train.batch(cfg.batch_size, drop_remainder=len(train_idx) >= cfg.batch_size)
     train = train.map(
-        lambda x, y: (augment_batch(tf.cast(x, tf.float32), augment), y), num_parallel_calls=tf.data.AUTOTUNE
+        lambda x, y, w: (augment_batch(tf.cast(x, tf.float32), augment), y, w), num_parallel_calls=tf.data.AUTOTUNE
     ).prefetch(tf.data.AUTOTUNE)
     val = tf.data.Dataset.from_tensor_slices((images[val_idx].astype(np.float32), one_hot[val_idx]))
     val = val.batch(128).prefetch(tf.data.AUTOTUNE)
@@ -115,7 +105,7 @@ class TimeLimit:
         return _TimeLimit()
 
 
-def _fit(keras, model, train_ds, val_ds, epochs, lr, steps_per_epoch, class_weight, callbacks, cfg):
+def _fit(keras, model, train_ds, val_ds, epochs, lr, steps_per_epoch, callbacks, cfg):
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=lr / 10,
         decay_steps=max(1, epochs * steps_per_epoch),
@@ -131,7 +121,6 @@ def _fit(keras, model, train_ds, val_ds, epochs, lr, steps_per_epoch, class_weig
         train_ds,
         validation_data=val_ds,
         epochs=epochs,
-        class_weight=class_weight,
         callbacks=callbacks,
         verbose=1 if os.isatty(1) else 2,
     )
@@ -150,21 +139,20 @@ def train(cfg: TrainConfig) -> dict:
     started = time.time()
 
     names = class_names(cfg.data)
-    loaded = load_split(cfg.data, "Training", names, cfg.img_size, cfg.cache_dir, method=cfg.preprocessing)
-    data_seed = split_seed_of(asdict(cfg))
-    split = _limit(loaded, cfg.limit_per_class, data_seed)
-    groups = near_duplicate_groups(split)
-    train_idx, val_idx = train_validation_indices(split, cfg.validation_fraction, data_seed, groups)
-    counts = np.bincount(split.labels[train_idx], minlength=len(names))
-    class_weight = {i: float(len(train_idx) / (len(names) * max(c, 1))) for i, c in enumerate(counts)}
-    print(
-        f"training images: {len(train_idx)} train / {len(val_idx)} validation "
-        f"({len(np.unique(groups))} near-duplicate groups, split by group); classes {names}"
-    )
-    train_ds, val_ds = _datasets(tf, split.images, split.labels, train_idx, val_idx, len(names), cfg)
+    data = training_data(cfg, names)
+    train_idx, val_idx = data.train_idx, data.val_idx
+    sample_weights = source_class_weights(data.sources[train_idx], data.labels[train_idx], len(names))
+    counts = np.bincount(data.labels[train_idx], minlength=len(names))
+    print(f"training images: {len(train_idx)} train / {len(val_idx)} validation (split by group); classes {names}")
+    for source in np.unique(data.sources):
+        in_source = data.sources[train_idx] == source
+        print(f"  {source}: {int(in_source.sum())} train, weights per class "
+              + ", ".join(f"{names[c]} {sample_weights[in_source & (data.labels[train_idx] == c)][:1].sum():.2f}"
+                          for c in range(len(names)) if np.any(in_source & (data.labels[train_idx] == c))))
+    train_ds, val_ds = _datasets(tf, data.images, data.labels, train_idx, val_idx, len(names), cfg, sample_weights)
     steps = max(1, len(train_idx) // cfg.batch_size)
 
-    weights = cfg.weights if cfg.arch in TRANSFER_ARCHS else None
+    weights = cfg.weights if cfg.arch in TRANSFER_ARCHS or cfg.arch in MOBILENET_ARCHS else None
     model = build_model(cfg.arch, cfg.img_size, 1, len(names), weights=weights)
     run_dir = os.path.join(cfg.log_dir, f"{cfg.name}-{dt.datetime.now():%Y%m%d-%H%M%S}")
     os.makedirs(run_dir, exist_ok=True)
@@ -181,20 +169,20 @@ def train(cfg: TrainConfig) -> dict:
     backbone = backbone_of(model)
     if cfg.arch in TRANSFER_ARCHS and backbone is not None:
         backbone.trainable = False  # stage 1: train the new head on a frozen base
-        _fit(keras, model, train_ds, val_ds, cfg.epochs, cfg.learning_rate, steps, class_weight, callbacks, cfg)
+        _fit(keras, model, train_ds, val_ds, cfg.epochs, cfg.learning_rate, steps, callbacks, cfg)
         backbone.trainable = True  # stage 2: fine-tune everything at a lower rate
-        _fit(keras, model, train_ds, val_ds, cfg.fine_tune_epochs, cfg.learning_rate / 10, steps, class_weight, callbacks, cfg)
+        _fit(keras, model, train_ds, val_ds, cfg.fine_tune_epochs, cfg.learning_rate / 10, steps, callbacks, cfg)
     else:
-        _fit(keras, model, train_ds, val_ds, cfg.epochs, cfg.learning_rate, steps, class_weight, callbacks, cfg)
+        _fit(keras, model, train_ds, val_ds, cfg.epochs, cfg.learning_rate, steps, callbacks, cfg)
     train_seconds = time.time() - started
 
     from core.keras_support import logits_model
 
-    val_images = split.images[val_idx].astype(np.float32)
+    val_images = data.images[val_idx].astype(np.float32)
     val_logits = logits_model(model).predict(val_images, batch_size=128, verbose=0)
-    temperature = fit_temperature(val_logits, split.labels[val_idx])
+    temperature = fit_temperature(val_logits, data.labels[val_idx])
     val_probs = softmax(val_logits, temperature)
-    val_accuracy = float((val_probs.argmax(1) == split.labels[val_idx]).mean())
+    val_accuracy = float((val_probs.argmax(1) == data.labels[val_idx]).mean())
 
     os.makedirs(cfg.out, exist_ok=True)
     model_path = os.path.join(cfg.out, f"{cfg.name}.keras")
@@ -219,11 +207,18 @@ def train(cfg: TrainConfig) -> dict:
         "low_confidence_threshold": 0.70,
         "training_data": {
             "dataset": "Brain Tumor MRI Dataset (Kaggle, M. Nickparvar; CC0): figshare + SARTAJ + Br35H",
-            "split_used": "Training/",
+            "split_used": "Training/" + "".join(f" + {os.path.basename(os.path.normpath(f))} (split == train)" for f in cfg.sources),
+            "sources": [os.path.basename(os.path.normpath(f)) for f in cfg.sources],
+            "counts_by_source_sequence_class": {
+                "train": counts_table((data.sources[train_idx], data.sequences[train_idx], data.labels[train_idx]), names),
+                "validation": counts_table((data.sources[val_idx], data.sequences[val_idx], data.labels[val_idx]), names),
+            },
+            "loss_weights": "every class weighs the same; inside a class every source that has it weighs the same",
             "train_images": int(len(train_idx)),
             "validation_images": int(len(val_idx)),
             "train_counts": {n: int(c) for n, c in zip(names, counts)},
-            "validation_split": f"by near-duplicate group ({HASH_NAME}, <= {MAX_DISTANCE} bits), stratified by class, seed {data_seed}",
+            "validation_split": f"Kaggle: by near-duplicate group ({HASH_NAME}, <= {MAX_DISTANCE} bits), stratified by class; "
+            f"manifest sources: {cfg.source_validation_fraction:.0%} of groups (patient / examination); seed {data.seed}",
             "augmentation": augment_config(cfg).description(),
         },
         "training": {
@@ -238,6 +233,8 @@ def train(cfg: TrainConfig) -> dict:
         "metrics": {},
         "sha256": sha256_of(model_path),
     }
+    with open(os.path.join(run_dir, "validation.json"), "w") as handle:
+        json.dump({"paths": [data.paths[i] for i in val_idx]}, handle)
     csv_path = os.path.join(run_dir, "epochs.csv")
     if os.path.exists(csv_path):
         with open(csv_path) as handle:

@@ -1,0 +1,275 @@
+"""Generalisation benchmark: how a model does on sources, sequences and images it was not trained on.
+
+    python benchmarks/bench_generalisation.py [--model FILE] [--shared DIR] [--json OUT] [--update-card] [--append]
+
+Runs the app's own path (core.io.load_scan -> preprocessing -> Classifier -> core.ood.verdict_for)
+on the held-out parts only:
+  * ``split == test`` rows of every manifest source under ``DIR/data`` (tcga-lgg sites HT/FG,
+    tiantan-pituitary's 37 test groups, all of alzheimer-t1), per source x class x sequence;
+  * the Kaggle ``Testing/`` split, full and leak-free (no near-duplicate in ``Training/``);
+  * intensity-inverted copies of every Kaggle test tumour scan (head inverted: a T2-like stand-in);
+  * a non-MRI set: training.ood's generated and matplotlib pictures, plus every DICOM file that
+    pydicom (and pydicom-data, where installed) ships whose Modality is not MR.
+
+For each: accuracy / recall, how often the app abstains ("not a brain MRI") or warns, ECE per
+source, selective accuracy (accuracy of the 90 % most confident; abstentions count as least
+confident) and silent confident errors (wrong, >= 90 % confidence, no warning).
+Nothing here is used to train or choose anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, append_results, markdown_table  # noqa: E402
+
+MIN_CELL = 1  # every cell is reported; the README marks small ones by their n
+CONFIDENT = 0.90
+
+
+def _judge(classifier, pixel_list, chromas=None):
+    """[(label or None, probabilities row, warning)] for raw greyscale scans."""
+    from core.ood import is_blank, verdict_for
+
+    chromas = chromas or [None] * len(pixel_list)
+    out = []
+    for start in range(0, len(pixel_list), 64):
+        chunk = pixel_list[start : start + 64]
+        predictions = classifier.predict_pixels(chunk)
+        for pixels, chroma, p in zip(chunk, chromas[start : start + 64], predictions):
+            verdict = verdict_for(is_blank(pixels), chroma, p.logits, classifier.card.data, p.ood_distance)
+            probs = np.array([p.probabilities[c] for c in classifier.classes])
+            warning = verdict.warning or ("low confidence" if p.low_confidence else None)
+            out.append((None if verdict.abstain else p.label, probs, warning))
+    return out
+
+
+def _ece(confidence, correct, bins=15):
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (confidence > lo) & (confidence <= hi)
+        if inside.any():
+            total += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
+    return float(total)
+
+
+def summarise(results, labels, classes) -> dict:
+    """Accuracy, abstention and warning rates, ECE, selective accuracy, silent confident errors."""
+    labels = list(labels)
+    n = len(labels)
+    if n == 0:
+        return {"n": 0}
+    predicted = [r[0] for r in results]
+    probs = np.stack([r[1] for r in results])
+    confidence = probs.max(axis=1)
+    argmax = [classes[i] for i in probs.argmax(axis=1)]
+    correct = np.array([p == y for p, y in zip(predicted, labels)])  # an abstention is not correct
+    abstained = np.array([p is None for p in predicted])
+    warned = np.array([r[2] is not None for r in results])
+    silent_wrong = np.array([(a != y) and c >= CONFIDENT and w is None
+                             for a, y, c, w in zip(argmax, labels, confidence, [r[2] for r in results])])
+    # selective accuracy: keep the 90 % most confident; abstentions rank lowest
+    ranking = np.where(abstained, -1.0, confidence)
+    keep = np.argsort(-ranking, kind="stable")[: max(1, int(round(0.9 * n)))]
+    return {
+        "n": n,
+        "accuracy": float(correct.mean()),
+        "abstained": float(abstained.mean()),
+        "warned": float(warned.mean()),
+        "warned_when_right": float(warned[correct].mean()) if correct.any() else None,
+        "warned_when_wrong": float(warned[~correct].mean()) if (~correct).any() else None,
+        "ece": _ece(confidence, np.array([a == y for a, y in zip(argmax, labels)]).astype(float)),
+        "selective_accuracy_90": float(correct[keep].mean()),
+        "silent_confident_wrong": float(silent_wrong.mean()),
+        "predicted": {c: int(sum(p == c for p in predicted)) for c in [*classes, None] if sum(p == c for p in predicted)},
+    }
+
+
+def manifest_rows(shared):
+    from training.sources import MANIFEST
+
+    rows = []
+    for manifest in sorted(glob.glob(os.path.join(shared, "data", "*", MANIFEST))):
+        folder = os.path.dirname(manifest)
+        import csv
+
+        with open(manifest, newline="") as handle:
+            for row in csv.DictReader(handle):
+                if row["split"] == "test":
+                    rows.append((os.path.join(folder, row["path"]), row["class"], row["source"], row["sequence"] or "unlabelled"))
+    return rows
+
+
+def head_inverted(pixels):
+    """The head's intensities inverted, background kept: bench_robustness's strong inversion."""
+    p = pixels.astype(np.float32)
+    head = p > np.percentile(p, 30)
+    return np.where(head, p.max() - p + p[head].min(), p) if head.any() else p
+
+
+def non_mri_dicoms():
+    """(name, pixels, chroma) of every shipped DICOM test file whose Modality is not MR."""
+    import pydicom
+    from pydicom.data import get_testdata_files
+
+    from core.errors import ScanError
+    from core.io import load_scan
+
+    out = []
+    for path in sorted(set(get_testdata_files("*.dcm"))):
+        try:
+            modality = str(pydicom.dcmread(path, stop_before_pixels=True).get("Modality", ""))
+        except Exception:  # not every test file is a valid DICOM (that is what some test)
+            continue
+        if modality in ("", "MR") or modality in ("RTPLAN", "RTSTRUCT", "SR", "PR", "KO"):
+            continue
+        try:
+            scan = load_scan(path)
+        except (ScanError, MemoryError, Exception):  # undecodable here: not part of the set
+            continue
+        out.append((f"dicom:{os.path.basename(path)} ({modality})", scan.pixels, scan.info.get("chroma")))
+    return out
+
+
+def run(model_path, shared):
+    from core.classifier import Classifier
+    from core.io import load_scan
+    from training.data import class_names, leak_free_test_indices, list_split, load_split
+    from training.dedup import dhash_bits
+    from training.ood import non_mri_images
+
+    classifier = Classifier.load(model_path)
+    classes = classifier.classes
+    report = {"model": os.path.basename(classifier.model_path), "sha256": classifier.checksum, "held_out": {}}
+
+    # 1. manifest test rows, per source x class x sequence
+    rows = manifest_rows(shared)
+    scans = [load_scan(path) for path, *_ in rows]
+    results = _judge(classifier, [s.pixels for s in scans], [s.info.get("chroma") for s in scans])
+    by_source: dict = {}
+    for (path, cls, source, seq), r in zip(rows, results):
+        by_source.setdefault(source, []).append((cls, seq, r))
+    for source, items in sorted(by_source.items()):
+        cells = {}
+        for key in sorted({(c, q) for c, q, _ in items}):
+            sel = [(c, r) for c, q, r in items if (c, q) == key]
+            cells[f"{key[0]}/{key[1]}"] = summarise([r for _, r in sel], [c for c, _ in sel], classes)
+        report["held_out"][source] = {
+            "all": summarise([r for *_, r in items], [c for c, *_ in items], classes), "cells": cells}
+
+    # 2. Kaggle Testing/, full and leak-free
+    kaggle = os.path.join(shared, "data", "brain-tumor-mri")
+    paths, labels = list_split(kaggle, "Testing", classes)
+    test_scans = [load_scan(p) for p in paths]
+    kaggle_results = _judge(classifier, [s.pixels for s in test_scans], [s.info.get("chroma") for s in test_scans])
+    names = [classes[i] for i in labels]
+    train = load_split(kaggle, "Training", class_names(kaggle), classifier.input_size, progress=False,
+                       method=classifier.preprocessing)
+
+    class _Bits:
+        hash_bits = np.stack([dhash_bits(s.pixels) for s in test_scans])
+
+    free = leak_free_test_indices(_Bits, train)
+    report["kaggle"] = {
+        "full": summarise(kaggle_results, names, classes),
+        "leak_free": summarise([kaggle_results[i] for i in free], [names[i] for i in free], classes),
+        "per_class_full": {c: summarise([r for r, y in zip(kaggle_results, names) if y == c], [c] * names.count(c), classes)
+                           for c in classes},
+    }
+
+    # 3. inverted Kaggle tumour scans (T2-like stand-in)
+    tumour = [i for i, y in enumerate(names) if y != "notumor"]
+    inverted = _judge(classifier, [head_inverted(test_scans[i].pixels) for i in tumour])
+    inv_names = [names[i] for i in tumour]
+    silent_notumor = [r[0] == "notumor" and r[1].max() >= CONFIDENT and r[2] is None for r in inverted]
+    report["kaggle_inverted_tumours"] = summarise(inverted, inv_names, classes) | {
+        "silent_confident_notumor": float(np.mean(silent_notumor)),
+        "right_or_warned": float(np.mean([(r[0] == y) or (r[2] is not None) for r, y in zip(inverted, inv_names)])),
+    }
+
+    # 4. non-MRI set: the app should abstain
+    non_mri = [(n, p, c) for n, p, c in non_mri_images()] + non_mri_dicoms()
+    judged = _judge(classifier, [p for _, p, _ in non_mri], [c for *_, c in non_mri])
+    report["non_mri"] = {
+        "n": len(non_mri),
+        "abstained": float(np.mean([r[0] is None for r in judged])),
+        "abstained_or_warned": float(np.mean([r[0] is None or r[2] is not None for r in judged])),
+        "missed": [n for (n, _, _), r in zip(non_mri, judged) if r[0] is not None],
+    }
+    return report
+
+
+def _pct(v):
+    return "—" if v is None else f"{100 * v:.1f} %"
+
+
+def tables(report) -> str:
+    rows = []
+    for source, part in report["held_out"].items():
+        for cell, s in part["cells"].items():
+            rows.append([source, cell, s["n"], _pct(s["accuracy"]), _pct(s["abstained"]), _pct(s["warned"]),
+                         _pct(s["silent_confident_wrong"])])
+        a = part["all"]
+        rows.append([f"**{source}**", "all", a["n"], _pct(a["accuracy"]), _pct(a["abstained"]), _pct(a["warned"]),
+                     _pct(a["silent_confident_wrong"])])
+    for name in ("full", "leak_free"):
+        s = report["kaggle"][name]
+        rows.append([f"**kaggle {name}**", "all", s["n"], _pct(s["accuracy"]), _pct(s["abstained"]), _pct(s["warned"]),
+                     _pct(s["silent_confident_wrong"])])
+    s = report["kaggle_inverted_tumours"]
+    rows.append(["kaggle tumours, inverted", "all", s["n"], _pct(s["accuracy"]), _pct(s["abstained"]), _pct(s["warned"]),
+                 _pct(s["silent_confident_wrong"])])
+    first = markdown_table(rows, ["source", "class/sequence", "n", "recall", "abstained", "warned", "silent confident wrong"])
+    rows = []
+    for source, part in report["held_out"].items():
+        a = part["all"]
+        rows.append([source, _pct(a["ece"]), _pct(a["selective_accuracy_90"]), _pct(a["warned_when_right"]), _pct(a["warned_when_wrong"])])
+    for name in ("full", "leak_free"):
+        a = report["kaggle"][name]
+        rows.append([f"kaggle {name}", _pct(a["ece"]), _pct(a["selective_accuracy_90"]), _pct(a["warned_when_right"]), _pct(a["warned_when_wrong"])])
+    second = markdown_table(rows, ["source", "ECE", "accuracy of the 90 % most confident", "warned when right", "warned when wrong"])
+    inv = report["kaggle_inverted_tumours"]
+    nm = report["non_mri"]
+    notes = (f"Inverted Kaggle tumour scans: right or warned {_pct(inv['right_or_warned'])}, silently called "
+             f"'no tumour' with >= 90 % confidence {_pct(inv['silent_confident_notumor'])} (target <= 5 %).\n"
+             f"Non-MRI set ({nm['n']} images): abstained {_pct(nm['abstained'])}, abstained or warned "
+             f"{_pct(nm['abstained_or_warned'])}; not abstained: {', '.join(nm['missed']) or 'none'}.")
+    return first + "\n\n" + second + "\n\n" + notes
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="bench_generalisation.py")
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
+    parser.add_argument("--json", default=None, help="write the full report here")
+    parser.add_argument("--update-card", action="store_true", help="write the report into the model card")
+    parser.add_argument("--append", action="store_true", help="append the tables to benchmarks/RESULTS.md")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    report = run(args.model, os.path.abspath(args.shared))
+    text = tables(report)
+    print(text)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(report, handle, indent=1)
+    if args.update_card:
+        from core.classifier import Classifier
+        from core.modelcard import write_card
+
+        card = Classifier.load(args.model).card
+        write_card(card.path, dict(card.data, generalisation=report))
+    if args.append:
+        append_results(f"Generalisation benchmark ({report['model']}, sha256 {report['sha256'][:12]}…)", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.keras_support import feature_tensor, import_keras, logits_model
+from gradcam.maps import upsample
 from gradcam.target_layer import find_target_layer
 
 
@@ -168,6 +169,11 @@ class BaseCAM:
         1 where ``weighted_sum`` is already in logit units (Grad-CAM, LayerCAM).
         """
         return np.ones(len(p.logits), np.float64)
+
+    @staticmethod
+    def input_map(grid_map: np.ndarray, size: int) -> np.ndarray:
+        """A ``weighted_sum`` map (target layer grid) over the model input: smooth, still signed."""
+        return upsample(grid_map, size)
 
     def cam_from_pass(self, p: Pass) -> tuple[np.ndarray, np.ndarray]:
         return relu_normalise(self.weighted_sum(p))

@@ -1,17 +1,21 @@
 """What the GUI and the CLI call: a scan in, prediction plus every heatmap out, in one pass.
 
-Each map is upsampled smoothly from the target layer's grid (gradcam/maps.py), kept
-to the head, then offered on three scales (all on the scan's pixel grid):
+Each CAM map is upsampled smoothly from the target layer's grid (gradcam/maps.py);
+an Integrated Gradients map (gradcam/integrated_gradients.py) is already over the
+model input and only lightly smoothed. Every map is kept to the head, then offered
+on three scales (all on the scan's pixel grid):
 
-- ``heatmaps``: stretched so that the map's own peak is 1 (what the window shows
-  today; every map looks equally "hot", whatever the class's probability);
+- ``heatmaps``: stretched so that the map's own peak is 1 (every map looks equally
+  "hot", whatever the class's probability; kept for faithfulness checks);
 - ``raw_heatmaps``: the evidence before any stretching, in the method's units
   (Grad-CAM, LayerCAM: contribution to the target class's logit, per target-layer
-  cell; Grad-CAM++: the paper's exp(score) weights divided by exp(highest logit));
+  cell; Grad-CAM++: the paper's exp(score) weights divided by exp(highest logit);
+  Integrated Gradients: contribution to the logit per model-input pixel);
 - ``relative_heatmaps``: raw evidence over the predicted class's strongest evidence
-  on the same scan, clipped to [0, 1]: the predicted class reaches 1, a class with
-  a small fraction of that evidence looks that weak. ``relative_peak`` is the ratio
-  of the peaks before clipping.
+  on the same scan (same method), clipped to [0, 1]: the predicted class reaches 1,
+  a class with a small fraction of that evidence looks that weak. ``relative_peak``
+  is the ratio of the peaks before clipping. This is what the window, ``explain``'s
+  overlays and the PDF report show, with a colour bar saying so.
 
 ``not_class_specific`` names the methods whose map must not be shown as the
 explanation of a class other than the predicted one, with the reason.
@@ -27,10 +31,13 @@ import numpy as np
 from core.classifier import Classifier, Prediction
 from core.preprocess import Geometry
 from gradcam.base import ActivationsAndGradients, relu_normalise
-from gradcam.maps import head_mask, upsample
+from gradcam.integrated_gradients import IntegratedGradients
+from gradcam.maps import head_mask
 from gradcam.methods import GradCAM, GradCAMPlusPlus, LayerCAM
 
 DEFAULT_METHODS = ("gradcam", "gradcam++")
+CAM_METHODS = {cls.name: cls for cls in (GradCAM, GradCAMPlusPlus, LayerCAM)}
+AVAILABLE = (*CAM_METHODS, IntegratedGradients.name)
 
 
 @dataclass
@@ -64,20 +71,43 @@ class Explanation:
 
 
 class CAMEngine:
+    """``methods``: the maps every ``explain`` call computes by default. Integrated Gradients
+    (``"ig"``) needs its own batched pass (32 path points), so it is built on first use and a
+    caller asks for it when wanted (``explain(..., methods=("ig",))``)."""
+
     def __init__(self, classifier: Classifier, target_layer: str | None = None, methods=DEFAULT_METHODS):
         self.classifier = classifier
         self.passes = ActivationsAndGradients(classifier.model, target_layer)
-        available = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "layercam": LayerCAM}
-        unknown = [m for m in methods if m not in available]
+        self._check(methods)
+        self.default_methods = tuple(methods)
+        self.methods = {m: CAM_METHODS[m](classifier.model, passes=self.passes) for m in methods if m in CAM_METHODS}
+        self._ig = None
+
+    @staticmethod
+    def _check(methods) -> None:
+        unknown = [m for m in methods if m not in AVAILABLE]
         if unknown:
-            raise ValueError(f"unknown CAM method(s) {unknown}; choose from {sorted(available)}")
-        self.methods = {m: available[m](classifier.model, passes=self.passes) for m in methods}
+            raise ValueError(f"unknown CAM method(s) {unknown}; choose from {sorted(AVAILABLE)}")
 
     @property
     def layer_name(self) -> str:
         return self.passes.layer_name
 
-    def explain(self, pixels: np.ndarray, target_class: str | None = None) -> Explanation:
+    def method(self, name: str):
+        """The method object for ``name`` (built on first use)."""
+        if name == IntegratedGradients.name:
+            if self._ig is None:
+                self._ig = IntegratedGradients(self.classifier.model)
+            return self._ig
+        if name not in self.methods:
+            self._check([name])
+            self.methods[name] = CAM_METHODS[name](self.classifier.model, passes=self.passes)
+        return self.methods[name]
+
+    def explain(self, pixels: np.ndarray, target_class: str | None = None, methods=None) -> Explanation:
+        """Prediction plus the maps of ``methods`` (default: the engine's) for ``target_class``."""
+        methods = self.default_methods if methods is None else tuple(methods)
+        self._check(methods)
         started = time.perf_counter()
         batch, geometries = self.classifier.preprocess([pixels])
         preprocessed = time.perf_counter()
@@ -87,15 +117,26 @@ class CAMEngine:
         other_class = int(reference.targets[0]) != int(p.targets[0])
         passed = time.perf_counter()
         heatmaps, input_maps, zero, raw_peak, relative_peak, refused = {}, {}, {}, {}, {}, {}
+        timings = {}
         size = self.classifier.input_size
         mask = head_mask(batch[0])
-        for name, method in self.methods.items():
-            heat, peak = _evidence(method, p, mask, size)
+        for name in methods:
+            method = self.method(name)
+            began = time.perf_counter()
+            if name == IntegratedGradients.name:
+                # target (and the predicted class, for the relative scale) in one batched call
+                targets = [int(p.targets[0])] + ([int(reference.targets[0])] if other_class else [])
+                path = method.run(np.repeat(batch, len(targets), axis=0), targets)
+                heat, peak = _evidence(method, path, mask, size)
+                reference_peak = _evidence(method, path, mask, size, item=1)[1] if other_class else peak
+                timings["ig"] = (time.perf_counter() - began) * 1000
+            else:
+                heat, peak = _evidence(method, p, mask, size)
+                reference_peak = _evidence(method, reference, mask, size)[1] if other_class else peak
             maps, all_zero = relu_normalise(heat[None])
             heatmaps[name] = geometries[0].to_scan_grid(maps[0])
             input_maps[name] = maps[0]
             zero[name] = bool(all_zero[0])
-            reference_peak = _evidence(method, reference, mask, size)[1] if other_class else peak
             raw_peak[name] = peak
             relative_peak[name] = peak / reference_peak if reference_peak > 0 else (float("inf") if peak > 0 else 0.0)
             if other_class and not method.class_specific:
@@ -109,6 +150,12 @@ class CAMEngine:
             else:
                 prediction.ood_distance = self.classifier.ood_distances(batch)[1][0]
         done = time.perf_counter()
+        timings.update({
+            "preprocess": (preprocessed - started) * 1000,
+            "forward_backward": (passed - preprocessed) * 1000,
+            "maps": (done - passed) * 1000,
+            "total": (done - started) * 1000,
+        })
         return Explanation(
             prediction=prediction,
             target_class=self.classifier.classes[int(p.targets[0])],
@@ -119,17 +166,12 @@ class CAMEngine:
             raw_peak=raw_peak,
             relative_peak=relative_peak,
             not_class_specific=refused,
-            timings_ms={
-                "preprocess": (preprocessed - started) * 1000,
-                "forward_backward": (passed - preprocessed) * 1000,
-                "maps": (done - passed) * 1000,
-                "total": (done - started) * 1000,
-            },
+            timings_ms=timings,
         )
 
 
-def _evidence(method, p, mask: np.ndarray, size: int) -> tuple[np.ndarray, float]:
-    """(the first item's map over the model input: smooth, ReLU, inside the head;
+def _evidence(method, p, mask: np.ndarray, size: int, item: int = 0) -> tuple[np.ndarray, float]:
+    """(item ``item``'s map over the model input: smooth, ReLU, inside the head;
     its peak in the method's units, ``evidence_scale`` applied)."""
-    heat = np.maximum(upsample(method.weighted_sum(p)[0], size), 0.0) * mask
-    return heat, float(heat.max()) * float(method.evidence_scale(p)[0])
+    heat = np.maximum(method.input_map(method.weighted_sum(p)[item], size), 0.0) * mask
+    return heat, float(heat.max()) * float(method.evidence_scale(p)[item])

@@ -20,6 +20,7 @@ quote element values).
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -72,11 +73,24 @@ def read_dicom(path: str, window=None) -> tuple[np.ndarray, dict, list[dict]]:
     ``window`` is ``(center, width)`` in modality units (after Rescale
     Slope/Intercept); ``None`` uses the file's window, else the percentile window.
     """
+    out, windows, info = decode_dicom(path, window)
+    finish_frames(out, windows, [info["photometric"]] * len(out))
+    return out, info, windows
+
+
+def decode_dicom(path: str, window=None, out: np.ndarray | None = None) -> tuple[np.ndarray, list, dict]:
+    """The first stage of ``read_dicom``: -> (frames, windows, info). A frame whose window is
+    known (the caller's, the file's VOI LUT or Window Center/Width) is windowed to 0..255 and
+    its window is in ``windows``; the others (``None``) are left in modality units for
+    ``finish_frames``, which gives them one percentile window (over a whole series, too).
+    ``out``: an array to decode into (e.g. one slice of a series' stack)."""
     user_window = None if window is None else check_window(window)
     ds, raw, photometric, syntax = _decoded_frames(path)
     frames, rows, cols = raw.shape[:3]
-
-    out = np.empty((frames, rows, cols), dtype=np.float32)
+    if out is None:
+        out = np.empty((frames, rows, cols), dtype=np.float32)
+    elif out.shape != (frames, rows, cols):
+        raise CorruptHeaderError(path, f"DICOM image is {frames} x {cols}x{rows}, not the size its header gave")
     windows: list[dict | None] = [None] * frames
     try:
         for i in range(frames):
@@ -88,22 +102,128 @@ def read_dicom(path: str, window=None) -> tuple[np.ndarray, dict, list[dict]]:
                     out[i], windows[i] = apply_window(out[i], *user_window), window_info(*user_window, "user")
     except _PIXEL_VALUE_ERRORS:
         raise CorruptHeaderError(path, _PIXEL_VALUE_PROBLEM) from None
-    pending = [i for i, w in enumerate(windows) if w is None]
-    if pending:  # one percentile window over all such frames, so they stay comparable
-        center, width = percentile_window(out[pending])
-        for i in pending:
-            out[i], windows[i] = apply_window(out[i], center, width), window_info(center, width, "percentile")
-    if photometric == "MONOCHROME1":  # minimum value means white
-        np.subtract(255.0, out, out=out)
-    # NaN (float pixel data, or a NaN Rescale Slope/Intercept) marks "no data": background.
-    out[np.isnan(out)] = 0.0
     info = {
         "frames": frames,
         "photometric": photometric,
         "modality": str(ds.get("Modality", "")) or None,
         "transfer_syntax": syntax.name if syntax else None,
     }
-    return out, info, windows
+    return out, windows, info
+
+
+def finish_frames(out: np.ndarray, windows: list, photometrics) -> None:
+    """The second stage, in place: one percentile window over every frame still in modality
+    units (so they stay comparable), inversion of MONOCHROME1 frames, NaN -> background."""
+    pending = [i for i, w in enumerate(windows) if w is None]
+    if pending:
+        center, width = percentile_window(out[pending])
+        for i in pending:
+            out[i], windows[i] = apply_window(out[i], center, width), window_info(center, width, "percentile")
+    for i, photometric in enumerate(photometrics):
+        if photometric == "MONOCHROME1":  # minimum value means white
+            np.subtract(255.0, out[i], out=out[i])
+    # NaN (float pixel data, or a NaN Rescale Slope/Intercept) marks "no data": background.
+    out[np.isnan(out)] = 0.0
+
+
+# The only attributes the series reader asks pydicom for (``specific_tags``): technical ones.
+# Patient, study and operator attributes are never read, not even parsed.
+HEADER_KEYWORDS = (
+    "SOPClassUID", "Modality", "SeriesInstanceUID", "SeriesNumber", "SeriesDescription", "InstanceNumber",
+    "ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "Rows", "Columns", "NumberOfFrames",
+    "EchoNumbers", "SamplesPerPixel", "PhotometricInterpretation",
+)
+DIRECTORY_SOP_CLASS = "1.2.840.10008.1.3.10"  # Media Storage Directory Storage: a DICOMDIR
+
+
+def read_header(path: str) -> dict:
+    """The technical attributes a series is grouped and ordered by, without pixel data.
+
+    -> {"series_uid", "number", "description", "modality", "instance", "position" (3 floats),
+    "orientation" (6), "spacing" (2), "rows", "cols", "frames", "echo", "directory", "has_pixels"};
+    values that are missing or do not parse are ``None``. Raises ``CorruptHeaderError``.
+    """
+    import pydicom
+
+    pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=list(HEADER_KEYWORDS))
+        meta_sop = str(ds.file_meta.get("MediaStorageSOPClassUID", "") or "")
+    except MemoryError:
+        raise ImageTooLargeError(path, "not enough memory to read this DICOM file") from None
+    except Exception:
+        raise CorruptHeaderError(path, "DICOM header is damaged or unreadable") from None
+
+    def get(keyword, kind=str, count=None):
+        try:
+            value = ds.get(keyword)
+            if value is None or value == "":
+                return None
+            if count is None:
+                return kind(value)
+            values = [kind(v) for v in value]
+            return tuple(values) if len(values) == count and all(np.isfinite(values)) else None
+        except Exception:  # a value that does not parse is as good as missing here
+            return None
+
+    with np.errstate(all="ignore"):
+        return {
+            "series_uid": get("SeriesInstanceUID"),
+            "number": get("SeriesNumber", int),
+            "description": get("SeriesDescription"),
+            "modality": get("Modality"),
+            "instance": get("InstanceNumber", int),
+            "position": get("ImagePositionPatient", float, 3),
+            "orientation": get("ImageOrientationPatient", float, 6),
+            "spacing": get("PixelSpacing", float, 2),
+            "rows": get("Rows", int),
+            "cols": get("Columns", int),
+            "frames": get("NumberOfFrames", int) or 1,
+            "echo": get("EchoNumbers", int),
+            "directory": meta_sop == DIRECTORY_SOP_CLASS or str(ds.get("SOPClassUID", "")) == DIRECTORY_SOP_CLASS,
+            "has_pixels": meta_sop != DIRECTORY_SOP_CLASS,
+        }
+
+
+def directory_files(path: str) -> list[str]:
+    """The image files a DICOMDIR references, in its order (paths resolved beside it).
+
+    Only the records' type and Referenced File ID are read (never the patient records' values).
+    """
+    import pydicom
+
+    pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
+    try:
+        ds = pydicom.dcmread(path)
+        records = list(ds.get("DirectoryRecordSequence") or [])
+    except Exception:
+        raise CorruptHeaderError(path, "DICOMDIR is damaged or unreadable") from None
+    base = os.path.dirname(os.path.abspath(path))
+    files = []
+    for record in records:
+        try:
+            kind = str(record.get("DirectoryRecordType", "")).strip().upper()
+            file_id = record.get("ReferencedFileID")
+        except Exception:
+            continue
+        if kind != "IMAGE" or not file_id:
+            continue
+        parts = [str(file_id)] if isinstance(file_id, str) else [str(p) for p in file_id]
+        files.append(_resolve_case(base, parts))
+    return files
+
+
+def _resolve_case(base: str, parts) -> str:
+    """``base/parts...``; a component not found as written is matched case-insensitively
+    (DICOMDIR file IDs are upper case, copies on Linux often are not)."""
+    path = base
+    for part in parts:
+        candidate = os.path.join(path, part)
+        if not os.path.exists(candidate) and os.path.isdir(path):
+            matches = [n for n in os.listdir(path) if n.upper() == part.upper()]
+            candidate = os.path.join(path, matches[0]) if matches else candidate
+        path = candidate
+    return path
 
 
 def modality_values(path: str) -> np.ndarray:

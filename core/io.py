@@ -1,8 +1,11 @@
-"""Open a scan from disk, by content not by extension, into a greyscale float32 array.
+"""Open one file, by content not by extension, into greyscale float32 slices.
 
-Ordinary images go through Pillow; DICOM (``DICM`` at byte 128) and NIfTI
-(its header magic, gzipped or not) go through ``core.volume``. The source
-file is only ever opened for reading.
+This is the single-file layer: ordinary images go through Pillow, DICOM
+(``DICM`` at byte 128) through ``core.dicom``, NIfTI (its header magic,
+gzipped or not) through ``core.nifti``. ``read_file`` returns every 2-D image
+one file holds; ``load_scan`` one of them. Volumes made of many files (DICOM
+series) are built on top of this in ``core.volume``; this module never imports
+it. The source file is only ever opened for reading.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from core.errors import (
     NotAnImageError,
     ScanError,
     TruncatedImageError,
+    IndexOutOfRangeError,
     UnreadableFileError,
 )
 
@@ -32,6 +36,8 @@ MAX_PIXELS = 40_000_000
 # ITU-R BT.601 luma, the weights Pillow's convert("L") uses, so an RGB copy of a
 # greyscale image gives the same values as its "L" original.
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float64)
+
+SNIFF_BYTES = 544  # enough for the DICOM preamble + magic and a NIfTI-2 header
 
 # File-name suffixes offered in the open dialog. Loading itself ignores them.
 IMAGE_SUFFIXES = (
@@ -85,22 +91,124 @@ def to_display_uint8(pixels: np.ndarray) -> np.ndarray:
     return np.clip(scaled, 0, 255).astype(np.uint8)
 
 
-def load_scan(path: str | os.PathLike, index: int | None = None, window=None) -> Scan:
+@dataclass(frozen=True)
+class Slices:
+    """Every 2-D image of one file (a DICOM's frames, a NIfTI volume's axial slices, or
+    an ordinary image as one slice), all windowed with one rule."""
+
+    pixels: np.ndarray  # (slices, height, width) float32; 0..255 once windowed
+    path: str
+    format: str  # "DICOM", "NIfTI-1", "NIfTI-2", or the image format ("PNG", ...)
+    mode: str  # DICOM photometric interpretation, NIfTI stored dtype, or Pillow mode
+    info: dict = field(default_factory=dict)  # file-wide facts (no per-slice keys)
+    windows: tuple = ()  # the window applied to each slice (dict) or None (not windowed)
+
+    def __len__(self) -> int:
+        return int(self.pixels.shape[0])
+
+    def scan(self, index: int | None = None) -> Scan:
+        return scan_at(self, index)
+
+
+def scan_at(stack, index: int | None = None) -> Scan:
+    """Slice ``index`` (``None``: the middle one) of a ``Slices`` or ``core.volume.Volume`` as a
+    ``Scan``; its pixels are a copy. A stack with ``files`` (a DICOM series) names the slice's file."""
+    index = checked_index(stack.path, index, len(stack))
+    height, width = stack.pixels.shape[1:]
+    info = dict(stack.info)
+    if len(stack.windows) > index and stack.windows[index] is not None:
+        info["window"] = stack.windows[index]
+    if "slices" in info:
+        info["slice"] = index
+    if "frames" in info:
+        info["frame"] = index
+    files = getattr(stack, "files", ())
+    if files:
+        info["file"] = files[index]
+    return Scan(
+        pixels=stack.pixels[index].copy(),  # a view would keep the whole stack alive
+        path=files[index] if files else stack.path,
+        format=stack.format,
+        original_size=(width, height),
+        mode=stack.mode,
+        info=info,
+    )
+
+
+def checked_index(path: str, index: int | None, count: int) -> int:
+    if index is None:
+        return count // 2
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"slice index must be an int or None, got {index!r}")
+    if not 0 <= index < count:
+        what = "slice" if count == 1 else f"slices (0 to {count - 1})"
+        raise IndexOutOfRangeError(path, f"slice {index} is out of range: the scan has {count} {what}")
+    return int(index)
+
+
+def file_format(path: str) -> str | None:
+    """``"dicom"``, ``"nifti"``, or ``None`` for anything else, judged by content alone."""
+    from core.dicom import is_dicom
+    from core.nifti import header_bytes, nifti_version
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError:
+        return None
+    if is_dicom(head):
+        return "dicom"
+    if nifti_version(header_bytes(path, head)):
+        return "nifti"
+    return None
+
+
+def load_scan(path: str | os.PathLike, index: int | None = None, window=None, volume_index: int | None = None) -> Scan:
     """Read one scan. Raises a ``ScanError`` subclass with a one-line message on failure.
 
     ``index``: which slice of a multi-slice scan (DICOM frame, NIfTI axial slice),
     from 0; ``None`` = the middle one. Ordinary images have only slice 0.
     ``window``: ``(center, width)`` in the source's units, or ``None`` for the
     automatic choice (see ``core.dicom``, ``core.nifti``; ordinary images are not
-    windowed unless asked). Out-of-range ``index`` -> ``IndexOutOfRangeError``.
+    windowed unless asked). ``volume_index``: which volume of a 4-D NIfTI (``None``:
+    the first). Out-of-range ``index`` -> ``IndexOutOfRangeError``.
     """
     path = str(path)
-    _check_file(path)
-    from core import volume  # imports this module, so not at the top
+    check_file(path)
+    if file_format(path):
+        return read_file(path, window, volume_index, checked=True).scan(index)
+    checked_index(path, index, 1)
+    return _windowed_image(path, window)
 
-    if volume.volume_format(path):
-        return volume.load_volume(path, window).scan(index)
-    volume.checked_index(path, index, 1)
+
+def read_file(path: str | os.PathLike, window=None, volume_index: int | None = None, checked: bool = False) -> Slices:
+    """Every slice of one file. ``window=(center, width)`` overrides the automatic window;
+    ``volume_index`` picks the volume of a 4-D NIfTI (default: the first).
+
+    Raises a ``ScanError`` subclass (one line, naming the file) on failure.
+    """
+    path = str(path)
+    if not checked:
+        check_file(path)
+    kind = file_format(path)
+    if kind == "dicom":
+        from core.dicom import read_dicom
+
+        pixels, info, windows = read_dicom(path, window)
+        info["slices"] = info["frames"]
+        return Slices(pixels, path, "DICOM", info["photometric"], info, tuple(windows))
+    if kind == "nifti":
+        from core.nifti import read_nifti
+
+        pixels, info, fmt, dtype = read_nifti(path, window, volume_index)
+        window_used = info.pop("window")
+        return Slices(pixels, path, fmt, dtype, info, (window_used,) * len(pixels))
+    scan = _windowed_image(path, window)
+    info = {k: v for k, v in scan.info.items() if k != "window"}
+    return Slices(scan.pixels[np.newaxis], path, scan.format, scan.mode, info, (scan.info.get("window"),))
+
+
+def _windowed_image(path: str, window) -> Scan:
     scan = _load_image(path)
     if window is None:
         return scan
@@ -134,7 +242,8 @@ def _load_image(path: str) -> Scan:
         raise ImageTooLargeError(path, "not enough memory to decode this image") from None
 
 
-def _check_file(path: str) -> None:
+def check_file(path: str) -> None:
+    """Refuse, with a one-line message, anything that is not a readable, non-empty regular file."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -262,7 +371,13 @@ def find_scans(paths, suffixes=None):
             yield given, "file does not exist"
 
 
+_check_file = check_file  # the older private name, still imported by callers
+
+
 # Keep Pillow's own guard in line with ours: it raises DecompressionBombError above 2x this.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
-__all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "Scan", "find_scans", "load_scan", "pil_to_grey"]
+__all__ = [
+    "IMAGE_SUFFIXES", "MAX_PIXELS", "Scan", "Slices", "check_file", "checked_index", "file_format", "find_scans",
+    "load_scan", "pil_to_grey", "read_file", "scan_at",
+]

@@ -1,6 +1,6 @@
 """NIfTI-1 / NIfTI-2 volumes (nibabel), found by content, as axial slices.
 
-The volume (the first one of a 4-D series) is reoriented to the closest
+The volume (of a 4-D file: the one asked for, else the first) is reoriented to the closest
 canonical RAS orientation, so slice ``k`` is the k-th axial plane from the
 feet up (0 = most inferior). Each slice is shown in radiological convention:
 anterior at the top, the patient's right on the image's left, like the
@@ -67,11 +67,13 @@ def count_slices(path: str) -> int:
     return int(shape[int(axial[0])])
 
 
-def read_nifti(path: str, window=None) -> tuple[np.ndarray, dict, str, str]:
+def read_nifti(path: str, window=None, volume_index: int | None = None) -> tuple[np.ndarray, dict, str, str]:
     """-> ((slices, rows, cols) float32 in 0..255, info, format name, stored dtype name).
 
     ``window`` is ``(center, width)`` in the file's scaled units; ``None`` uses
-    the 0.5-99.5 percentile range of the whole volume.
+    the 0.5-99.5 percentile range of the whole volume. ``volume_index``: which
+    3-D volume of a 4-D (or higher) file, from 0 (``None``: the first); such
+    files say ``info["volume"]`` and ``info["volumes"]``.
     """
     import nibabel as nib
 
@@ -92,10 +94,13 @@ def read_nifti(path: str, window=None) -> tuple[np.ndarray, dict, str, str]:
             raise ImageTooLargeError(path, "not enough memory to read this NIfTI file") from None
         except Exception:
             raise CorruptHeaderError(path, "NIfTI header is damaged or unreadable") from None
-        ndim = len(header.get_data_shape())
-        first = (slice(None),) * min(ndim, 3) + (0,) * (ndim - 3)  # 4-D and up: the first volume
+        dims = tuple(int(d) for d in header.get_data_shape())
+        extra = dims[3:]
+        volumes = int(np.prod(extra)) if extra else 1
+        chosen = _checked_volume(path, volume_index, volumes)
+        picked = (slice(None),) * min(len(dims), 3) + tuple(int(i) for i in np.unravel_index(chosen, extra))
         try:
-            data = np.asarray(image.dataobj[first], dtype=np.float32).reshape(shape)
+            data = np.asarray(image.dataobj[picked], dtype=np.float32).reshape(shape)
         except MemoryError:
             raise ImageTooLargeError(path, "not enough memory to read this NIfTI volume") from None
         except Exception:
@@ -115,10 +120,34 @@ def read_nifti(path: str, window=None) -> tuple[np.ndarray, dict, str, str]:
         "display": "radiological",
         "window": window_info(center, width, "user" if user_window else "percentile"),
     }
-    dims = header.get_data_shape()
-    if len(dims) > 3:
-        info["volumes"] = int(np.prod(dims[3:]))
+    if extra:
+        info["volume"], info["volumes"] = chosen, volumes
     return pixels, info, f"NIfTI-{_version(klass)}", str(header.get_data_dtype())
+
+
+def _checked_volume(path: str, index: int | None, count: int) -> int:
+    from core.errors import IndexOutOfRangeError
+
+    if index is None:
+        return 0
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"volume index must be an int or None, got {index!r}")
+    if not 0 <= index < count:
+        raise IndexOutOfRangeError(path, f"volume {index} is out of range: the file has {count} volume"
+                                   + ("" if count == 1 else f"s (0 to {count - 1})"))
+    return int(index)
+
+
+def count_volumes(path: str) -> int:
+    """How many 3-D volumes a NIfTI file holds (1 for 3-D files), from the header alone."""
+    with _opened(path) as handle:
+        klass = _image_class(path, handle)
+        try:
+            header = klass.header_class.from_fileobj(handle)
+        except Exception:
+            raise CorruptHeaderError(path, "NIfTI header is damaged or unreadable") from None
+    dims = tuple(int(d) for d in header.get_data_shape())
+    return int(np.prod(dims[3:])) if len(dims) > 3 else 1
 
 
 def _orientation(path: str, affine) -> np.ndarray:

@@ -34,14 +34,18 @@ def write_pdf_report(
     target_name: str | None = None,
     notes=(),
     overwrite: bool = False,
+    colormap: str | None = None,
+    scale_label: str | None = None,
 ) -> str:
     """Write the report to ``path`` and return it.
 
     ``prediction`` is a ``core.classifier.Prediction``; ``class_names`` maps class
     -> display name (missing ones show as they are); ``date`` defaults to now (UTC);
     ``target_name`` is the class the heatmap explains if not the predicted one;
-    ``notes`` are extra short lines (e.g. slice and window). Raises
-    ``FileExistsError`` if ``path`` exists and ``overwrite`` is false.
+    ``notes`` are extra short lines (e.g. slice and window). ``colormap`` (a
+    ``gradcam.overlay`` colour map name): the overlay's colour bar is drawn beside it,
+    labelled ``scale_label`` (what 1 means). Raises ``FileExistsError`` if ``path``
+    exists and ``overwrite`` is false.
     """
     from matplotlib.figure import Figure
 
@@ -57,15 +61,19 @@ def write_pdf_report(
     figure.text(0.5, 0.965, "Brain MRI classification report", ha="center", fontsize=16, weight="bold")
     figure.text(0.5, 0.94, disclaimer, ha="center", fontsize=11, color="#b00020", weight="bold")
 
+    overlay_box = (0.52, 0.55, 0.43, 0.36) if colormap is None else (0.5, 0.55, 0.39, 0.36)
     for box, image, title in (
         ((0.05, 0.55, 0.43, 0.36), scan_display_uint8, "Scan"),
-        ((0.52, 0.55, 0.43, 0.36), overlay_rgb, f"{method_name}: {shown(target_name or prediction.label)}"),
+        (overlay_box, overlay_rgb, f"{method_name}: {shown(target_name or prediction.label)}"),
     ):
         axes = figure.add_axes(box)
         axes.imshow(np.asarray(image), cmap="gray" if np.ndim(image) == 2 else None, vmin=0, vmax=255,
                     interpolation="nearest")
         axes.set_title(title, fontsize=11)
         axes.set_axis_off()
+
+    if colormap is not None:
+        _colour_bar(figure, (0.905, 0.6, 0.014, 0.26), colormap, scale_label)
 
     classes = list(prediction.probabilities)
     probs = [float(prediction.probabilities[c]) for c in classes]
@@ -105,6 +113,21 @@ def write_pdf_report(
             os.remove(path)
             raise
     return path
+
+
+def _colour_bar(figure, box, colormap: str, label: str | None) -> None:
+    """The overlay's colours (the same lookup table that painted it), 0 at the bottom, 1 at the top."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import ListedColormap, Normalize
+
+    from gradcam.overlay import TICKS, colormap_lut, tick_label
+
+    axes = figure.add_axes(box)
+    mappable = ScalarMappable(norm=Normalize(0.0, 1.0), cmap=ListedColormap(colormap_lut(colormap) / 255.0))
+    bar = figure.colorbar(mappable, cax=axes, ticks=TICKS)
+    bar.ax.set_yticklabels([tick_label(t) for t in TICKS], fontsize=8)
+    if label:
+        bar.set_label(label, fontsize=8)
 
 
 def window_note(info: dict) -> str | None:

@@ -92,17 +92,31 @@ def test_self_test_with_a_model(capsys, tiny_model_path):
 
 
 def test_explain_writes_overlays_and_heatmaps_and_refuses_to_overwrite(capsys, tmp_path, scan_folder, tiny_model_path):
+    from core.classifier import Classifier
+    from core.io import load_scan
+    from gradcam.engine import CAMEngine
+    from gradcam.overlay import colorbar_strip, overlay, scale_caption
+
     scan = str(scan_folder / "a.png")
     out_dir = tmp_path / "out"
-    code, out, _ = _run(capsys, ["explain", scan, "--out-dir", str(out_dir), "--model", tiny_model_path, "--target", "glioma"])
+    code, out, _ = _run(capsys, ["explain", scan, "--out-dir", str(out_dir), "--model", tiny_model_path])
     assert code == 0
     record = json.loads(out)
-    assert record["target"] == "glioma" and record["label"] in CLASSES
+    assert record["target"] == record["label"] and record["label"] in CLASSES
+    assert "not_class_specific" not in record and set(record["relative_peak"]) == {"gradcam", "gradcam++"}
+    classifier = Classifier.load(tiny_model_path)
+    expected = CAMEngine(classifier).explain(load_scan(scan).pixels)
+    caption = scale_caption(classifier.card.display_name(record["label"]))
     for method in ("gradcam", "gradcam++"):
-        heat = np.load(out_dir / f"a.{method}.npy")
-        assert heat.dtype == np.float32 and heat.shape == (180, 240)
-        assert heat.min() >= 0 and heat.max() <= 1
-        assert Image.open(out_dir / f"a.{method}.png").size == (240, 180)
+        heat = np.load(out_dir / f"a.{method}.npy")  # the raw evidence, not stretched to 1
+        assert heat.dtype == np.float32 and heat.shape == (180, 240) and heat.min() >= 0
+        np.testing.assert_allclose(heat, expected.raw_heatmaps[method], rtol=1e-4, atol=1e-7)
+        png = np.asarray(Image.open(out_dir / f"a.{method}.png"))
+        strip = colorbar_strip(180, "jet", caption)
+        assert png.shape == (180, 240 + strip.shape[1], 3)  # the overlay at the scan's size + its colour bar
+        shown = overlay(load_scan(scan).display_uint8(), expected.relative_heatmaps[method], 0.4, "jet")
+        assert np.abs(png[:, :240].astype(int) - shown).max() <= 1
+        np.testing.assert_array_equal(png[:, 240:], strip)
     before = (out_dir / "a.gradcam.png").stat().st_mtime_ns
     code, out, _ = _run(capsys, ["explain", scan, "--out-dir", str(out_dir), "--model", tiny_model_path])
     assert code == 1 and "already exists" in json.loads(out)["error"]
@@ -110,6 +124,46 @@ def test_explain_writes_overlays_and_heatmaps_and_refuses_to_overwrite(capsys, t
     code, _, _ = _run(capsys, ["explain", scan, "--out-dir", str(out_dir), "--model", tiny_model_path,
                                "--method", "gradcam", "--force"])
     assert code == 0
+
+
+def test_explain_another_class_does_not_write_a_method_that_cannot_tell_classes_apart(
+        capsys, tmp_path, scan_folder, tiny_model_path):
+    """--target another class: Grad-CAM++ is not written, the line says why, exit 0; Grad-CAM is
+    written on the predicted class's scale (its relative peak is in the line)."""
+    scan = str(scan_folder / "a.png")
+    code, out, _ = _run(capsys, ["predict", scan, "--model", tiny_model_path])
+    other = next(c for c in CLASSES if c != json.loads(out)["label"])
+    out_dir = tmp_path / "other"
+    code, out, _ = _run(capsys, ["explain", scan, "--out-dir", str(out_dir), "--model", tiny_model_path,
+                                 "--target", other, "--report"])
+    assert code == 0
+    record = json.loads(out)
+    assert record["target"] == other
+    assert set(record["not_class_specific"]) == {"gradcam++"}
+    assert "Grad-CAM" in record["not_class_specific"]["gradcam++"]
+    assert sorted(os.path.basename(f) for f in record["files"]) == ["a.gradcam.npy", "a.gradcam.png", "a.report.pdf"]
+    assert sorted(os.listdir(out_dir)) == ["a.gradcam.npy", "a.gradcam.png", "a.report.pdf"]
+    assert set(record["relative_peak"]) == {"gradcam"}
+    peak = record["relative_peak"]["gradcam"]
+    assert peak is None or peak >= 0
+    code, out, _ = _run(capsys, ["explain", scan, "--out-dir", str(tmp_path / "none"), "--model", tiny_model_path,
+                                 "--target", other, "--method", "gradcam++"])
+    assert code == 0 and json.loads(out)["files"] == [] and not os.listdir(tmp_path / "none")
+
+
+def test_explain_integrated_gradients_and_all(capsys, tmp_path, scan_folder, tiny_model_path):
+    scan = str(scan_folder / "a.png")
+    code, out, _ = _run(capsys, ["explain", scan, "--out-dir", str(tmp_path / "ig"), "--model", tiny_model_path,
+                                 "--method", "ig"])
+    assert code == 0
+    assert [os.path.basename(f) for f in json.loads(out)["files"]] == ["a.ig.png", "a.ig.npy"]
+    heat = np.load(tmp_path / "ig" / "a.ig.npy")
+    assert heat.dtype == np.float32 and heat.shape == (180, 240) and heat.min() >= 0
+    code, out, _ = _run(capsys, ["explain", scan, "--out-dir", str(tmp_path / "all"), "--model", tiny_model_path,
+                                 "--method", "all"])
+    assert code == 0
+    assert set(json.loads(out)["relative_peak"]) == {"gradcam", "gradcam++", "ig"}
+    np.testing.assert_array_equal(np.load(tmp_path / "all" / "a.ig.npy"), heat)
 
 
 def test_main_py_process_keeps_stdout_clean(scan_folder, tiny_model_path):

@@ -34,17 +34,19 @@ MIN_CELL = 1  # every cell is reported; the README marks small ones by their n
 CONFIDENT = 0.90
 
 
-def _judge(classifier, pixel_list, chromas=None):
+def _judge(classifier, pixel_list, chromas=None, modalities=None):
     """[(label or None, probabilities row, warning)] for raw greyscale scans."""
     from core.ood import is_blank, verdict_for
 
     chromas = chromas or [None] * len(pixel_list)
+    modalities = modalities or [None] * len(pixel_list)
     out = []
     for start in range(0, len(pixel_list), 64):
         chunk = pixel_list[start : start + 64]
         predictions = classifier.predict_pixels(chunk)
-        for pixels, chroma, p in zip(chunk, chromas[start : start + 64], predictions):
-            verdict = verdict_for(is_blank(pixels), chroma, p.logits, classifier.card.data, p.ood_distance)
+        for pixels, chroma, modality, p in zip(chunk, chromas[start : start + 64], modalities[start : start + 64], predictions):
+            verdict = verdict_for(is_blank(pixels), chroma, p.logits, classifier.card.data, p.ood_distance, modality,
+                                  p.structure)
             probs = np.array([p.probabilities[c] for c in classifier.classes])
             warning = verdict.warning or ("low confidence" if p.low_confidence else None)
             out.append((None if verdict.abstain else p.label, probs, warning))
@@ -118,13 +120,22 @@ def head_inverted(pixels):
 def non_mri_dicoms():
     """(name, pixels, chroma) of every shipped DICOM test file whose Modality is not MR."""
     import pydicom
-    from pydicom.data import get_testdata_files
+    import pydicom.data
 
     from core.errors import ScanError
     from core.io import load_scan
 
+    # pydicom's own test files and pydicom-data's (data_store), found on disk: no download
+    folders = [os.path.join(os.path.dirname(pydicom.data.__file__), "test_files")]
+    try:
+        import data_store
+
+        folders.append(os.path.join(os.path.dirname(data_store.__file__), "data"))
+    except ImportError:
+        pass
+    paths = sorted({p for f in folders for p in glob.glob(os.path.join(f, "**", "*.dcm"), recursive=True)})
     out = []
-    for path in sorted(set(get_testdata_files("*.dcm"))):
+    for path in paths:
         try:
             modality = str(pydicom.dcmread(path, stop_before_pixels=True).get("Modality", ""))
         except Exception:  # not every test file is a valid DICOM (that is what some test)
@@ -135,7 +146,7 @@ def non_mri_dicoms():
             scan = load_scan(path)
         except (ScanError, MemoryError, Exception):  # undecodable here: not part of the set
             continue
-        out.append((f"dicom:{os.path.basename(path)} ({modality})", scan.pixels, scan.info.get("chroma")))
+        out.append((f"dicom:{os.path.basename(path)} ({modality})", scan.pixels, scan.info.get("chroma"), modality))
     return out
 
 
@@ -196,14 +207,19 @@ def run(model_path, shared):
     }
 
     # 4. non-MRI set: the app should abstain
-    non_mri = [(n, p, c) for n, p, c in non_mri_images()] + non_mri_dicoms()
-    judged = _judge(classifier, [p for _, p, _ in non_mri], [c for *_, c in non_mri])
-    report["non_mri"] = {
-        "n": len(non_mri),
-        "abstained": float(np.mean([r[0] is None for r in judged])),
-        "abstained_or_warned": float(np.mean([r[0] is None or r[2] is not None for r in judged])),
-        "missed": [n for (n, _, _), r in zip(non_mri, judged) if r[0] is not None],
-    }
+    # Pictures first, judged by their pixels alone; then DICOMs, also by their Modality tag.
+    pictures = [(n, p, c, None) for n, p, c in non_mri_images()]
+    dicoms = non_mri_dicoms()
+    report["non_mri"] = {}
+    for name, items in (("pictures", pictures), ("dicom_by_pixels", [(n, p, c, None) for n, p, c, _ in dicoms]),
+                        ("dicom", dicoms)):
+        judged = _judge(classifier, [p for _, p, _, _ in items], [c for _, _, c, _ in items], [m for *_, m in items])
+        report["non_mri"][name] = {
+            "n": len(items),
+            "abstained": float(np.mean([r[0] is None for r in judged])),
+            "abstained_or_warned": float(np.mean([r[0] is None or r[2] is not None for r in judged])),
+            "missed": [n for (n, *_), r in zip(items, judged) if r[0] is not None],
+        }
     return report
 
 
@@ -237,11 +253,15 @@ def tables(report) -> str:
         rows.append([f"kaggle {name}", _pct(a["ece"]), _pct(a["selective_accuracy_90"]), _pct(a["warned_when_right"]), _pct(a["warned_when_wrong"])])
     second = markdown_table(rows, ["source", "ECE", "accuracy of the 90 % most confident", "warned when right", "warned when wrong"])
     inv = report["kaggle_inverted_tumours"]
-    nm = report["non_mri"]
     notes = (f"Inverted Kaggle tumour scans: right or warned {_pct(inv['right_or_warned'])}, silently called "
-             f"'no tumour' with >= 90 % confidence {_pct(inv['silent_confident_notumor'])} (target <= 5 %).\n"
-             f"Non-MRI set ({nm['n']} images): abstained {_pct(nm['abstained'])}, abstained or warned "
-             f"{_pct(nm['abstained_or_warned'])}; not abstained: {', '.join(nm['missed']) or 'none'}.")
+             f"'no tumour' with >= 90 % confidence {_pct(inv['silent_confident_notumor'])} (target <= 5 %).")
+    labels = {"pictures": "generated and matplotlib pictures", "dicom_by_pixels": "non-MR DICOM test files, pixels only",
+              "dicom": "non-MR DICOM test files, as the app reads them (Modality tag too)"}
+    for name, nm in report["non_mri"].items():
+        missed = nm["missed"]
+        shown = ", ".join(missed[:12]) + (f" and {len(missed) - 12} more" if len(missed) > 12 else "")
+        notes += (f"\nNon-MRI, {labels[name]} ({nm['n']}): abstained {_pct(nm['abstained'])}, abstained or warned "
+                  f"{_pct(nm['abstained_or_warned'])}; not abstained: {shown or 'none'}.")
     return first + "\n\n" + second + "\n\n" + notes
 
 

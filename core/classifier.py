@@ -30,6 +30,7 @@ class Prediction:
     low_confidence: bool
     logits: list = field(default_factory=list)
     ood_distance: float | None = None  # Mahalanobis distance of the features, when the card has statistics
+    structure: float | None = None  # core.ood.neighbour_correlation of the model input
 
     def as_json(self, path: str) -> dict:
         return {
@@ -139,8 +140,11 @@ class Classifier:
     def predict_batch(self, batch: np.ndarray) -> list[Prediction]:
         logits, distances = self.ood_distances(batch)
         predictions = [self.prediction_from_logits(row) for row in logits]
-        for prediction, distance in zip(predictions, distances):
+        from core.ood import neighbour_correlation
+
+        for prediction, distance, image in zip(predictions, distances, batch):
             prediction.ood_distance = distance
+            prediction.structure = neighbour_correlation(image)
         return predictions
 
     def predict_pixels(self, pixel_arrays) -> list[Prediction]:

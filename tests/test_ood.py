@@ -72,7 +72,7 @@ def test_feature_density_distance_by_hand(tmp_path):
     assert again.distance(np.array([[9.0, 0.0]]))[0] == pytest.approx(1.0)
 
 
-def test_bundled_model_flags_noise_but_not_a_real_scan(capsys, tmp_path, data_dir):
+def test_bundled_model_refuses_noise_but_not_a_real_scan(capsys, tmp_path, data_dir):
     from core.paths import default_model_path
 
     if not os.path.exists(default_model_path()):
@@ -82,8 +82,11 @@ def test_bundled_model_flags_noise_but_not_a_real_scan(capsys, tmp_path, data_di
     scan = os.path.join(data_dir, "Testing", "glioma", sorted(os.listdir(os.path.join(data_dir, "Testing", "glioma")))[0])
     run_cli(["predict", str(tmp_path / "noise.png"), scan])
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert records[0]["warning"] == NOT_MRI_WARNING
-    assert "warning" not in records[1] or records[1]["warning"] != NOT_MRI_WARNING
+    from core.ood import ABSTAIN_WARNING, NO_STRUCTURE_WARNING
+
+    assert records[0]["label"] is None and records[0]["warning"] == NO_STRUCTURE_WARNING
+    assert records[1]["label"] == "glioma"
+    assert records[1].get("warning") not in (NOT_MRI_WARNING, ABSTAIN_WARNING, NO_STRUCTURE_WARNING)
 
 
 def test_blank_check_on_large_images_looks_at_the_whole_field(head_image):
@@ -127,3 +130,40 @@ def test_predict_abstains_with_label_null_and_keeps_probabilities(capsys, tmp_pa
     assert sum(blank["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
     assert records["head.png"]["label"] in ("glioma", "meningioma", "notumor", "pituitary")
     assert '"label": null' in next(line for line in lines if "blank.png" in line)
+
+
+def test_noise_has_no_structure_and_a_real_scan_has(head_image, data_dir):
+    from core.io import load_scan
+    from core.ood import NO_STRUCTURE_WARNING, STRUCTURE_MIN, neighbour_correlation, verdict_for
+    from core.preprocess import preprocess
+
+    rng = np.random.default_rng(0)
+    noise = rng.uniform(0, 255, (256, 256)).astype(np.float32)
+    assert abs(neighbour_correlation(preprocess(noise, 128)[0])) < 0.1
+    scan = load_scan(os.path.join(data_dir, "Testing", "glioma", "Te-gl_0010.jpg")).pixels
+    assert neighbour_correlation(preprocess(scan, 128)[0]) > 0.5
+    assert neighbour_correlation(np.zeros((32, 32, 1))) == 1.0  # nothing to judge: other checks decide
+    logits = np.zeros(4)
+    assert verdict_for(False, None, logits, {}, structure=STRUCTURE_MIN / 2) == (True, NO_STRUCTURE_WARNING)
+    assert verdict_for(False, None, logits, {}, structure=0.8) == (False, None)
+
+
+def test_non_mri_dicom_modalities_abstain():
+    from core.ood import verdict_for
+
+    logits = np.zeros(4)
+    assert verdict_for(False, None, logits, {}, modality="CT") == (True, "this DICOM file is a CT image, not an MRI: no classification")
+    assert verdict_for(False, None, logits, {}, modality="US").abstain
+    for modality in ("MR", "OT", "", None):
+        assert verdict_for(False, None, logits, {}, modality=modality) == (False, None)
+
+
+def test_predict_abstains_on_a_ct_dicom(capsys, tiny_model_path):
+    from pydicom.data import get_testdata_file
+
+    path = get_testdata_file("CT_small.dcm", download=False)
+    if not path:
+        pytest.skip("pydicom test file CT_small.dcm not installed")
+    code = run_cli(["predict", path, "--model", tiny_model_path])
+    record = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert code == 0 and record["label"] is None and "CT image" in record["warning"]

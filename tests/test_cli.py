@@ -151,6 +151,35 @@ def test_explain_another_class_does_not_write_a_method_that_cannot_tell_classes_
     assert code == 0 and json.loads(out)["files"] == [] and not os.listdir(tmp_path / "none")
 
 
+def test_explain_lines_stay_in_order_and_name_collisions_and_write_failures_are_lines(
+        capsys, tmp_path, scan_folder, tiny_model_path):
+    """Files are written on writer threads; the lines still come in the scans' order, a second
+    scan with the same stem finds the first one's files (not a race), and a file that cannot be
+    written is that scan's error line, never a traceback."""
+    from PIL import Image as PILImage
+
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    PILImage.fromarray(np.asarray(PILImage.open(scan_folder / "a.png"))).save(twin / "a.jpg")
+    paths = [str(scan_folder / "a.png"), str(scan_folder / "b_broken.jpg"), str(twin / "a.jpg"),
+             str(scan_folder / "sub" / "c.jpg")]
+    out_dir = tmp_path / "out"
+    code, out, err = _run(capsys, ["explain", *paths, "--out-dir", str(out_dir), "--model", tiny_model_path,
+                                   "--method", "gradcam"])
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and [r["path"] for r in records] == paths
+    assert "error" not in records[0] and "error" not in records[3]
+    assert "not an image" in records[1]["error"]
+    assert "a.gradcam.png already exists" in records[2]["error"]
+    blocked = tmp_path / "blocked"
+    (blocked / "a.gradcam.png").mkdir(parents=True)  # a folder where the overlay would go
+    code, out, err = _run(capsys, ["explain", paths[0], paths[3], "--out-dir", str(blocked), "--model",
+                                   tiny_model_path, "--method", "gradcam", "--force"])
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and "Traceback" not in err
+    assert "cannot write" in records[0]["error"] and "error" not in records[1]
+
+
 def test_explain_integrated_gradients_and_all(capsys, tmp_path, scan_folder, tiny_model_path):
     scan = str(scan_folder / "a.png")
     code, out, _ = _run(capsys, ["explain", scan, "--out-dir", str(tmp_path / "ig"), "--model", tiny_model_path,

@@ -17,17 +17,19 @@ from tkinter import ttk
 from core.paths import resource_path
 from core.version import APP_NAME, __version__
 from gradcam.overlay import COLORMAPS, overlay
-from gui import jobs
-from gui.canvas import ImageCanvas
+from gui import jobs, keys, theme
+from gui.canvas import ImageCanvas, ViewState
 from gui.controls import METHOD_NAMES, PREDICTED, ControlsPanel
 from gui.dialogs import FileDialogs, InfoWindow, ModelInfoWindow
 from gui.dnd import enable_file_drop
 from gui.menus import MenuBar
 from gui.recent import RecentFiles
 from gui.results import NOT_MRI_HEADLINE, ResultsPanel
+from gui.settings import Settings
 from gui.statusbar import DisclaimerBar, MessageBar, StatusBar
-from gui.texts import DISCLAIMER, about_text, shortcuts_text
-from gui.volumepanel import SliceBar, WindowPanel
+from gui.texts import DISCLAIMER, about_text, shortcuts_text, slice_text
+from gui.volumepanel import PRESETS, SliceBar, WindowPanel
+from gui.widgets import ElidedLabel
 from gui.worker import Worker
 
 POLL_MS = 30
@@ -61,10 +63,12 @@ class ViewVars:
 
 
 class App:
-    def __init__(self, root: tk.Tk, model_path: str | None = None, dialogs=None, recent: RecentFiles | None = None):
+    def __init__(self, root: tk.Tk, model_path: str | None = None, dialogs=None, recent: RecentFiles | None = None,
+                 settings: Settings | None = None):
         self.root = root
         self.dialogs = dialogs or FileDialogs(root)
         self.recent = recent or RecentFiles()
+        self.settings = settings or Settings()  # the user's config folder, never next to the scans
         # Two threads: TensorFlow work on one, file reading/writing on the other, so a
         # scan previews at once even while the model is still loading.
         self.model_worker = Worker(jobs.EXPECTED_ERRORS, name="model-worker")
@@ -80,8 +84,12 @@ class App:
         self._pending = 0
         self._save_count = 0
         self._closed = False
-        self._last_dir = None
+        self._last_dir = self.settings.folder("last_open_dir")  # open dialogs start here
+        self._last_save_dir = self.settings.folder("last_save_dir")  # save dialogs start here, never the dataset
         self._read_ms = 0.0
+        self.inverted = False  # "I": grey levels inverted on screen only
+        self._window_drag = None  # (center, width) when a right-drag started
+        self._settings_after = None
         self._handlers = {
             "model": self._on_model, "scan": self._on_scan, "explain": self._on_analysis, "save": self._on_saved,
             "report": self._on_saved, "csv": self._on_saved, "listed": self._on_listed,
@@ -92,12 +100,14 @@ class App:
 
         self._setup_root()
         self.colormaps = list(COLORMAPS)
+        saved = self.settings
+        colormap = saved["colormap"] if saved["colormap"] in self.colormaps else DEFAULT_COLORMAP
         self.vars = ViewVars(
-            method=tk.StringVar(root, "gradcam"),
-            opacity=tk.DoubleVar(root, DEFAULT_OPACITY),
-            colormap=tk.StringVar(root, DEFAULT_COLORMAP if DEFAULT_COLORMAP in self.colormaps else self.colormaps[0]),
+            method=tk.StringVar(root, saved["method"]),
+            opacity=tk.DoubleVar(root, saved["opacity"]),
+            colormap=tk.StringVar(root, colormap if colormap in self.colormaps else self.colormaps[0]),
             target=tk.StringVar(root, PREDICTED),
-            side_by_side=tk.BooleanVar(root, True),
+            side_by_side=tk.BooleanVar(root, saved["side_by_side"]),
         )
         self._build()
         self.menus = MenuBar(self, self.colormaps)
@@ -105,6 +115,8 @@ class App:
         for var in (self.vars.method, self.vars.opacity, self.vars.colormap):
             var.trace_add("write", lambda *_: self._render_heatmap())
         self.vars.side_by_side.trace_add("write", lambda *_: self._apply_layout())
+        for var in (self.vars.method, self.vars.opacity, self.vars.colormap, self.vars.side_by_side):
+            var.trace_add("write", lambda *_: self._remember_view())
         self.drop_enabled = enable_file_drop(root, [self.scan_canvas, self.heatmap_canvas], self.on_dropped_paths)
         root.protocol("WM_DELETE_WINDOW", self.close)
         self._refresh_states()
@@ -120,30 +132,22 @@ class App:
         if os.path.exists(icon):  # same path from source and from the frozen bundle
             self._icon = tk.PhotoImage(master=root, file=icon)
             root.iconphoto(True, self._icon)
-        root.minsize(*MIN_SIZE)
+        # The dark viewer theme (gui/theme.py); sizes follow the display's scaling (100 %, 150 %, ...).
+        self.theme = theme.apply(root)
+        min_w, min_h = (self.theme.px(v) for v in MIN_SIZE)
+        root.minsize(min(min_w, root.winfo_screenwidth()), min(min_h, root.winfo_screenheight()))
         # Start large but inside the screen (leave room for panels and the menu bar).
-        width = min(START_SIZE[0], root.winfo_screenwidth() - 40)
-        height = min(START_SIZE[1], root.winfo_screenheight() - 90)
-        root.geometry(f"{max(width, MIN_SIZE[0])}x{max(height, MIN_SIZE[1])}")
-        style = ttk.Style(root)
-        if "clam" in style.theme_names():
-            style.theme_use("clam")
-        style.configure("Error.TLabel", foreground="#b00020")
-        style.configure("Warning.TLabel", foreground="#a04a00")
-        style.configure("Disclaimer.TFrame", background="#fff4d6")
-        style.configure("Disclaimer.TLabel", background="#fff4d6", foreground="#5a3d00", font="TkHeadingFont")
-        style.configure("Title.TLabel", font="TkHeadingFont")
-        # clam's default bar is pale grey on grey: give probabilities a colour that reads at a glance.
-        style.configure(
-            "Probability.Horizontal.TProgressbar", background="#3a78c2", lightcolor="#5b93d6",
-            darkcolor="#2c5e9c", bordercolor="#9a9a9a", troughcolor="#ececec",
-        )
+        width = min(self.theme.px(START_SIZE[0]), root.winfo_screenwidth() - 40)
+        height = min(self.theme.px(START_SIZE[1]), root.winfo_screenheight() - 90)
+        root.geometry(f"{max(width, min(min_w, root.winfo_screenwidth()))}x"
+                      f"{max(height, min(min_h, root.winfo_screenheight()))}")
 
     def _build(self) -> None:
         root = self.root
         root.columnconfigure(0, weight=1)
         root.rowconfigure(0, weight=1)
-        body = ttk.Frame(root, padding=(8, 8, 8, 0))
+        px = self.theme.px
+        body = ttk.Frame(root, padding=(px(10), px(10), px(10), 0))
         body.grid(row=0, column=0, sticky="nsew")
         body.columnconfigure(0, weight=1)
         body.rowconfigure(0, weight=1)
@@ -155,25 +159,36 @@ class App:
         self.heatmap_title = tk.StringVar(root, "Heatmap")
         self.scan_pane = self._pane(self.view, 0, self.scan_title)
         self.heatmap_pane = self._pane(self.view, 1, self.heatmap_title)
-        self.scan_canvas = ImageCanvas(self.scan_pane, placeholder="Open a scan: File ▸ Open scan… (Ctrl+O)")
-        self.heatmap_canvas = ImageCanvas(self.heatmap_pane, placeholder="The heatmap appears here")
+        # One view (zoom, pan) for both images: scan and overlay always show the same region.
+        self.view_state = ViewState()
+        self.scan_canvas = ImageCanvas(self.scan_pane, placeholder="Open a scan: File ▸ Open scan… (Ctrl+O)",
+                                       view=self.view_state, on_pointer=self._on_pointer,
+                                       on_right_drag=self._on_right_drag)
+        self.heatmap_canvas = ImageCanvas(self.heatmap_pane, placeholder="The heatmap appears here",
+                                          view=self.view_state, on_pointer=self._on_pointer,
+                                          on_right_drag=self._on_right_drag)
         for canvas in (self.scan_canvas, self.heatmap_canvas):
             canvas.grid(row=1, column=0, sticky="nsew")
+        # The heatmap's colour bar (gui/colorbar.py) goes in this slot, a column of its own outside the two
+        # equal image columns, so both images keep the same size with or without it.
+        self.colorbar_slot = ttk.Frame(self.view)
+        self.colorbar_slot.grid(row=1, column=2, sticky="ns", padx=(px(6), 0))
         self._apply_layout()
         self.slice_bar = SliceBar(body, on_slice=self.set_slice, on_all_slices=self.classify_all_slices)
         self.slice_bar.grid(row=1, column=0, sticky="ew")
         self.slice_bar.grid_remove()  # single images have no slices to move through
 
-        side = ttk.Frame(body, padding=(10, 0, 0, 0), width=310)
+        side_width = px(336)
+        side = ttk.Frame(body, padding=(px(12), 0, 0, 0), width=side_width)
         side.grid(row=0, column=1, sticky="ns")
-        body.columnconfigure(1, minsize=310)
+        body.columnconfigure(1, minsize=side_width)
         self.results = ResultsPanel(side)
         self.results.grid(row=0, column=0, sticky="new")
         side.columnconfigure(0, weight=1)
         self.controls = ControlsPanel(side, self.vars, self.colormaps, on_target=self.on_target_selected)
-        self.controls.grid(row=1, column=0, sticky="new", pady=(10, 0))
+        self.controls.grid(row=1, column=0, sticky="new", pady=(px(10), 0))
         self.window_panel = WindowPanel(side, on_window=self.set_window)
-        self.window_panel.grid(row=2, column=0, sticky="new", pady=(10, 0))
+        self.window_panel.grid(row=2, column=0, sticky="new", pady=(px(10), 0))
         self.window_panel.grid_remove()  # only DICOM/NIfTI scans are windowed
         self.results.show_message("Loading model…")
 
@@ -183,13 +198,17 @@ class App:
         self.status = StatusBar(root)
         self.status.grid(row=3, column=0, sticky="ew")
 
-    @staticmethod
-    def _pane(parent, column: int, title_var) -> ttk.Frame:
-        pane = ttk.Frame(parent, padding=(0, 0, 6 if column == 0 else 0, 0))
+    def _pane(self, parent, column: int, title_var) -> ttk.Frame:
+        # The same padding on both panes (half the gap each), so the two equal columns hold equal images.
+        gap = self.theme.px(4)
+        pane = ttk.Frame(parent, padding=(0 if column == 0 else gap, 0, gap if column == 0 else 0, 0))
         pane.grid(row=0, column=column, rowspan=2, sticky="nsew")
         pane.rowconfigure(1, weight=1)
         pane.columnconfigure(0, weight=1)
-        ttk.Label(pane, textvariable=title_var, style="Title.TLabel").grid(row=0, column=0, sticky="w", pady=(0, 4))
+        # A long file name is elided in the middle (full name in a tooltip) and never widens the pane.
+        title = ElidedLabel(pane, textvariable=title_var, style="Title.TLabel")
+        title.grid(row=0, column=0, sticky="ew", pady=(0, self.theme.px(5)))
+        pane.title_label = title
         return pane
 
     def _apply_layout(self) -> None:
@@ -204,32 +223,17 @@ class App:
             self.view.columnconfigure(1, weight=1, uniform="")
 
     def _bind_keys(self) -> None:
-        keys = {
-            ("<Control-o>", "<Control-O>"): self.open_scan_dialog,
-            ("<Control-s>", "<Control-S>"): self.save_overlay,
-            ("<Control-q>", "<Control-Q>"): self.close,
-            ("<F1>",): self.show_shortcuts,
-            ("<g>", "<G>"): self.toggle_method,
-            ("<plus>", "<equal>", "<KP_Add>"): lambda: self.adjust_opacity(+1),
-            ("<minus>", "<KP_Subtract>"): lambda: self.adjust_opacity(-1),
-            ("<Left>",): lambda: self.step_slice(-1),
-            ("<Right>",): lambda: self.step_slice(+1),
-            ("<r>", "<R>"): self.reset_window,
+        """Every shortcut, whatever widget of the main window has the focus (rules in gui/keys.py)."""
+        commands = {
+            "open": self.open_scan_dialog, "save": self.save_overlay, "quit": self.close,
+            "shortcuts": self.show_shortcuts, "toggle_method": self.toggle_method,
+            "opacity_up": lambda: self.adjust_opacity(+1), "opacity_down": lambda: self.adjust_opacity(-1),
+            "previous_slice": lambda: self.step_slice(-1), "next_slice": lambda: self.step_slice(+1),
+            "fit": self.fit_view, "invert": self.invert_display, "reset_window": self.reset_window,
+            **{f"preset_{n}": (lambda n=n: self.apply_preset(n)) for n in range(1, 6)},
         }
         # Bound on the main window only, so typing in another window never triggers them.
-        for sequences, command in keys.items():
-            for sequence in sequences:
-                self.root.bind(sequence, lambda e, c=command, s=sequence: self._key(e, c, s))
-
-    @staticmethod
-    def _key(event, command, sequence):
-        # Plain keys belong to a text field that has the focus (typing "-40" as a window center).
-        if isinstance(event.widget, (tk.Entry, ttk.Entry)) and "Control" not in sequence and "F1" not in sequence:
-            return None
-        if isinstance(event.widget, ttk.Scale) and sequence in ("<Left>", "<Right>"):
-            return None  # a focused slider moves itself (and the slice) already
-        command()
-        return "break"
+        keys.bind(self.root, commands)
 
     # ----- jobs ----------------------------------------------------------
 
@@ -296,6 +300,8 @@ class App:
         self.heatmap_canvas.set_placeholder("The heatmap appears here")
         if self.model.cam_error:
             self.show_message(self.model.cam_error, "warning")
+        elif self.loaded is None and self.message.kind == "error":
+            pass  # e.g. the scan named at launch does not exist: that message stays; the status bar names the model
         else:
             self.show_message(f"Model ready: {card.name} ({result.elapsed_ms / 1000:.1f} s to load).")
         if self.loaded is not None:
@@ -338,9 +344,13 @@ class App:
                 self.show_error(f"Cannot apply that window: {result.error}")
                 return
             self.show_error(f"Cannot open scan: {result.error}")
+            if self.loaded is None:  # nothing on screen (e.g. a scan named at launch): say it there too
+                self.scan_canvas.set_placeholder(f"Cannot open scan:\n{result.error}\n\nFile ▸ Open scan… (Ctrl+O)")
             if not os.path.exists(path):
                 self.recent.remove(path)  # a recent entry whose file has gone
             return
+        if not rewindow:
+            self.view_state.reset()  # another scan: fitted, not zoomed into where the last one was
         self._show_loaded(result.value)
         scan = self.loaded.scan
         self._read_ms = result.elapsed_ms
@@ -355,6 +365,7 @@ class App:
             self._refresh_states()
             return
         self._last_dir = os.path.dirname(os.path.abspath(scan.path))
+        self.settings.update(last_open_dir=self._last_dir)
         self.recent.add(scan.path)
         self.vars.target.set(PREDICTED)
         self.window_panel.preset.set("File")
@@ -375,10 +386,10 @@ class App:
         self.loaded = loaded
         self._scan_serial += 1
         self.analysis, self.overlay_image = None, None
-        self.scan_canvas.set_image(loaded.display)
+        self.scan_canvas.set_image(self._display())
         self.heatmap_canvas.set_image(None)
         scan = loaded.scan
-        where = f" — slice {loaded.index + 1} / {loaded.slices}" if loaded.slices > 1 else ""
+        where = f" — {slice_text(loaded.index, loaded.slices)}" if loaded.slices > 1 else ""
         self.scan_title.set(f"Scan — {scan.name}{where}")
         self.heatmap_title.set("Heatmap")
         self.status.file_var.set(scan.name)
@@ -427,6 +438,120 @@ class App:
     def reset_window(self) -> None:
         if self.loaded is not None and self.loaded.windowed:
             self.window_panel.reset()
+
+    # ----- viewing (display only: nothing here reaches the classifier) ------------
+
+    def _display(self):
+        """The grey levels on screen: the scan's display image, inverted when "I" says so."""
+        display = self.loaded.display
+        return 255 - display if self.inverted else display
+
+    def fit_view(self) -> None:
+        """= / Space: the whole image, centred, in both panes."""
+        self.view_state.fit()
+
+    def invert_display(self) -> None:
+        """I: invert the grey levels of both images on screen (the classifier's input is untouched)."""
+        self.inverted = not self.inverted
+        if self.loaded is not None:
+            self.scan_canvas.set_image(self._display())
+            self._render_heatmap()
+        self.show_message("Display inverted (the classifier still sees the scan as read)." if self.inverted
+                          else "Display no longer inverted.")
+
+    def apply_preset(self, number: int) -> None:
+        """1-5: the window preset at that place in the Preset list (DICOM and NIfTI only)."""
+        if self.loaded is None or not self.loaded.windowed:
+            self.show_message("Window presets apply to DICOM and NIfTI scans.", "warning")
+            return
+        names = list(PRESETS)
+        if not 1 <= number <= len(names):
+            self.show_message(f"There is no window preset {number}: the Preset list has {len(names)}.", "warning")
+            return
+        self.window_panel.preset.set(names[number - 1])
+        self.set_window(PRESETS[names[number - 1]])
+
+    def _on_pointer(self, col, row) -> None:
+        """The image pixel under the pointer, and its value, in the status bar."""
+        loaded = self.loaded
+        if col is None or loaded is None:
+            self.status.cursor_var.set("")
+            return
+        pixels = loaded.scan.pixels
+        if not (0 <= row < pixels.shape[0] and 0 <= col < pixels.shape[1]):
+            self.status.cursor_var.set("")
+            return
+        value = pixels[row, col]
+        shown = f"{float(value):.4g}" if getattr(value, "ndim", 0) == 0 else ", ".join(f"{v:.4g}" for v in value)
+        where = f" · slice {loaded.index}" if loaded.slices > 1 else ""
+        self.status.cursor_var.set(f"x {col}, y {row} · value {shown}{where}")
+
+    def _on_right_drag(self, phase: str, dx: int, dy: int) -> None:
+        """Right drag = window/level (DICOM, NIfTI): left-right changes the width, up-down the level.
+
+        While dragging only the screen changes (the displayed grey levels re-mapped); on release the
+        window goes into the Window/level panel and is applied through ``set_window`` like a typed one.
+        """
+        loaded = self.loaded
+        window = loaded.scan.info.get("window") if loaded is not None and loaded.windowed else None
+        if window is None or window.get("center") is None or not window.get("width"):
+            if phase == "start":
+                self.show_message("Right-drag window/level works on DICOM and NIfTI scans with a numeric window.",
+                                  "warning")
+            return
+        if phase == "start":
+            self._window_drag = (float(window["center"]), float(window["width"]))
+            return
+        if self._window_drag is None:
+            return
+        center0, width0 = self._window_drag
+        sensitivity = width0 / self.theme.px(300)  # a 300 px drag changes the width by its own size
+        width = max(1e-6 * max(1.0, abs(width0)), width0 + dx * sensitivity)
+        center = center0 + dy * sensitivity
+        if phase == "move":
+            self._preview_window(center, width)
+            self.status.cursor_var.set(f"window center {center:.4g}, width {width:.4g}")
+            return
+        self._window_drag = None
+        if dx == 0 and dy == 0:
+            return
+        self.window_panel.center.set(f"{center:.6g}")
+        self.window_panel.width.set(f"{width:.6g}")
+        self.window_panel.apply()
+
+    def _preview_window(self, center: float, width: float) -> None:
+        """Re-map the grey levels on screen as window (center, width) would show them (display only)."""
+        import numpy as np
+
+        current = self.loaded.scan.info["window"]
+        c0, w0 = float(current["center"]), float(current["width"])
+        values = (c0 - w0 / 2.0) + self.loaded.display.astype(np.float32) * (w0 / 255.0)  # back to modality units
+        shown = np.clip((values - (center - width / 2.0)) * (255.0 / width), 0, 255).astype(np.uint8)
+        self.scan_canvas.set_image(255 - shown if self.inverted else shown)
+
+    def _remember_view(self) -> None:
+        """Method, colour map, opacity and layout are kept for the next launch (written a moment later)."""
+        if self._settings_after is not None:
+            self.root.after_cancel(self._settings_after)
+        self._settings_after = self.root.after(400, self._write_view_settings)
+
+    def _write_view_settings(self) -> None:
+        self._settings_after = None
+        try:
+            opacity = round(min(1.0, max(0.0, float(self.vars.opacity.get()))), 3)
+        except (tk.TclError, ValueError):
+            opacity = None
+        self.settings.update(method=self.vars.method.get(), colormap=self.vars.colormap.get(),
+                             side_by_side=bool(self.vars.side_by_side.get()),
+                             **({"opacity": opacity} if opacity is not None else {}))
+
+    def _save_dir(self) -> str:
+        """Where save dialogs start: the last folder saved to, else the home folder (never the dataset)."""
+        return self._last_save_dir or os.path.expanduser("~")
+
+    def _saved_to(self, path: str) -> None:
+        self._last_save_dir = os.path.dirname(os.path.abspath(path))
+        self.settings.update(last_save_dir=self._last_save_dir)
 
     def classify_all_slices(self) -> None:
         if self.model is None or self.loaded is None or self.loaded.slices <= 1:
@@ -524,7 +649,7 @@ class App:
             return
         alpha = min(1.0, max(0.0, float(self.vars.opacity.get())))
         heatmap = analysis.heatmaps[method]
-        self.overlay_image = overlay(self.loaded.display, heatmap, alpha=alpha, colormap=self.vars.colormap.get())
+        self.overlay_image = overlay(self._display(), heatmap, alpha=alpha, colormap=self.vars.colormap.get())
         self.heatmap_canvas.set_image(self.overlay_image)
         self.heatmap_title.set(f"{METHOD_NAMES[method]} — {target}")
         if self.message.text_var.get() in analysis.not_class_specific.values():  # another method's refusal
@@ -552,9 +677,10 @@ class App:
         stem = os.path.splitext(self.loaded.scan.name)[0]
         method = self.vars.method.get().replace("++", "pp")
         suggested = f"{stem}_{method}_{self.analysis.target_class}.png"
-        path = self.dialogs.ask_save_image(initialfile=suggested, initialdir=self._last_dir)
+        path = self.dialogs.ask_save_image(initialfile=suggested, initialdir=self._save_dir())
         if not path:
             return
+        self._saved_to(path)
         self._save_count += 1  # each save its own channel: a second save never cancels the first
         channel = f"save:{self._save_count}"
         self._submit(self.io_worker, channel, jobs.save_image, self.overlay_image, path, context=path)
@@ -563,6 +689,9 @@ class App:
         what = {"report": "report", "csv": "table"}.get(result.channel.split(":")[0], "overlay image")
         if result.ok:
             self.show_message(f"Saved {what} to {path}")
+            run = self.folder_run
+            if what == "table" and run is not None and run.window.winfo_exists():
+                run.window.mark_exported(path)  # closing the table no longer asks
         else:
             self.show_error(f"Could not save: {result.error}")
 
@@ -576,9 +705,10 @@ class App:
         if self.analysis is None or self.loaded is None:
             self.show_error("Nothing to report yet: open a scan and wait for its analysis.")
             return
-        path = self.dialogs.ask_save_report(initialfile=f"{self._stem()}.report.pdf", initialdir=self._last_dir)
+        path = self.dialogs.ask_save_report(initialfile=f"{self._stem()}.report.pdf", initialdir=self._save_dir())
         if not path:
             return
+        self._saved_to(path)
         overlay_rgb = self.overlay_image
         if overlay_rgb is None:  # no Grad-CAM for this model: the report shows the scan twice
             import numpy as np
@@ -605,15 +735,16 @@ class App:
         """Classify every file under ``folder`` on the model worker, a batch at a time, into a table."""
         from gui.batch import BatchWindow
 
+        old = self.windows.get("batch")
+        if old is not None and old.winfo_exists() and not old.request_close():
+            return  # the user keeps the table on screen (a run going, or results not exported)
         if self.folder_run is not None and not self.folder_run.done:
             self.cancel_folder()
-        old = self.windows.get("batch")
-        if old is not None and old.winfo_exists():
-            old.destroy()
         folder = str(folder)
+        # The window asks before closing when something would be lost, and cancels a run it closes.
         window = BatchWindow(self.root, folder, self.model.card.display_name, on_cancel=self.cancel_folder,
-                             on_export=self.export_csv, on_open=self.open_scan)
-        window.protocol("WM_DELETE_WINDOW", lambda: (self.cancel_folder(), window.destroy()))
+                             on_export=self.export_csv, on_open=self.open_scan,
+                             classes=self.model.classifier.classes, confirm=getattr(self.dialogs, "ask_yes_no", None))
         self.windows["batch"] = window
         run = self.folder_run = FolderRun(folder, window, threading.Event(), [])
         self.show_message(f"Classifying the files in {folder}…")
@@ -630,7 +761,7 @@ class App:
             return
         if not result.ok:
             self.show_error(f"Cannot read that folder: {result.error}")
-            self._finish_folder(run)
+            self._finish_folder(run, stopped=True)
             return
         run.todo = list(result.value)
         if run.window.winfo_exists():
@@ -649,32 +780,35 @@ class App:
             return
         if not result.ok:
             self.show_error(f"Classify folder stopped: {type(result.error).__name__}: {result.error}")
-            self._finish_folder(run)
+            self._finish_folder(run, stopped=True)
             return
         if run.window.winfo_exists():
             run.window.add(result.value)
-            if run.done:  # the batch in flight when Cancel was pressed: keep its rows, say so again
+            if run.done:  # the batch in flight when Cancel was pressed: keep its rows, count them everywhere
                 run.window.finish(cancelled=True)
+                self.show_message(run.window.status_text())
         if not run.done:
             self._next_folder_batch(run)
 
-    def _finish_folder(self, run) -> None:
+    def _finish_folder(self, run, stopped: bool = False) -> None:
         if run.done:
             return
         run.done = True
         if run.window.winfo_exists():
-            run.window.finish(cancelled=run.cancel.is_set())
-            done, total = len(run.window.records), run.window.total
-            self.show_message(("Cancelled" if run.cancel.is_set() else "Classified") + f" {done} / {total} files.")
+            run.window.finish(cancelled=run.cancel.is_set(), stopped=stopped)
+            if not stopped:  # the error message stays; otherwise the window's own counts, word for word
+                self.show_message(run.window.status_text())
 
     def export_csv(self) -> None:
         run = self.folder_run
         if run is None or not run.window.winfo_exists() or not run.window.records:
             return
         name = os.path.basename(os.path.normpath(run.folder)) or "results"
-        path = self.dialogs.ask_save_csv(initialfile=f"{name}.csv", initialdir=self._last_dir)
+        # In front of the results table, not behind it: the table is the dialog's parent.
+        path = self.dialogs.ask_save_csv(initialfile=f"{name}.csv", initialdir=self._save_dir(), parent=run.window)
         if not path:
             return
+        self._saved_to(path)
         self._save_count += 1
         self._submit(self.io_worker, f"csv:{self._save_count}", jobs.write_csv, path, list(run.window.records),
                      list(self.model.classifier.classes), context=path)
@@ -698,14 +832,15 @@ class App:
 
     def show_shortcuts(self) -> tk.Toplevel:
         return self._window(
-            "shortcuts", lambda: InfoWindow(self.root, "Keyboard shortcuts", shortcuts_text(), width=50, height=10)
+            "shortcuts", lambda: InfoWindow(self.root, "Keyboard shortcuts", shortcuts_text(), width=78, height=19,
+                                            tabs=True)
         )
 
     def show_disclaimer(self) -> tk.Toplevel:
         return self._window("disclaimer", lambda: InfoWindow(self.root, "Disclaimer", DISCLAIMER))
 
     def show_about(self) -> tk.Toplevel:
-        return self._window("about", lambda: InfoWindow(self.root, f"About {APP_NAME}", about_text(), height=9))
+        return self._window("about", lambda: InfoWindow(self.root, f"About {APP_NAME}", about_text(), height=8))
 
     def show_model_info(self) -> tk.Toplevel:
         if self.model is None:
@@ -728,11 +863,17 @@ class App:
         self.menus.set_save_enabled(self.overlay_image is not None)
         self.menus.set_report_enabled(self.analysis is not None)
         self.menus.set_model_enabled(self.model is not None)
+        loaded = self.loaded
+        self.menus.set_scan_state(slices=loaded is not None and loaded.slices > 1,
+                                  windowed=loaded is not None and loaded.windowed)
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self._settings_after is not None:  # a view change not written yet
+            self.root.after_cancel(self._settings_after)
+            self._write_view_settings()
         if self.folder_run is not None:
             self.folder_run.cancel.set()
         self.root.after_cancel(self._poll_id)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import tkinter as tk
 from tkinter import ttk
 
+from gui import theme
+
 METHODS = (("gradcam", "Grad-CAM"), ("gradcam++", "Grad-CAM++"))
 METHOD_NAMES = dict(METHODS)
 PREDICTED = "Predicted class"
@@ -16,41 +18,47 @@ PREDICTED = "Predicted class"
 
 class ControlsPanel(ttk.LabelFrame):
     def __init__(self, master, app_vars, colormaps, on_target, **kwargs):
-        super().__init__(master, text="Explanation", padding=8, **kwargs)
+        super().__init__(master, text="Explanation", padding=theme.px(master, 10), **kwargs)
         self.columnconfigure(1, weight=1)
+        gap, row_gap = theme.px(self, 12), theme.px(self, 3)
+
+        def label(text, row):  # every label the same gap from its control (none touches its drop-down)
+            ttk.Label(self, text=text).grid(row=row, column=0, sticky="w", padx=(0, gap), pady=row_gap)
+
+        label("Method", 0)
         method_row = ttk.Frame(self)
-        ttk.Label(self, text="Method").grid(row=0, column=0, sticky="w", padx=(0, 8), pady=3)
         method_row.grid(row=0, column=1, columnspan=2, sticky="w")
         self.method_buttons = [
-            ttk.Radiobutton(method_row, text=label, value=value, variable=app_vars.method)
-            for value, label in METHODS
+            ttk.Radiobutton(method_row, text=text, value=value, variable=app_vars.method)
+            for value, text in METHODS
         ]
         for button in self.method_buttons:
-            button.pack(side="left", padx=(0, 8))
+            button.pack(side="left", padx=(0, theme.px(self, 6)))
 
-        ttk.Label(self, text="Opacity").grid(row=1, column=0, sticky="w", pady=3)
+        label("Opacity", 1)
         self.opacity_scale = ttk.Scale(self, from_=0.0, to=1.0, variable=app_vars.opacity, orient="horizontal")
-        self.opacity_scale.grid(row=1, column=1, sticky="ew")
+        self.opacity_scale.grid(row=1, column=1, sticky="ew", pady=row_gap)
         self.opacity_text = tk.StringVar()
-        ttk.Label(self, textvariable=self.opacity_text, width=5, anchor="e").grid(row=1, column=2, sticky="e")
+        ttk.Label(self, textvariable=self.opacity_text, width=5, anchor="e").grid(
+            row=1, column=2, sticky="e", padx=(theme.px(self, 6), 0))
         app_vars.opacity.trace_add("write", lambda *_: self._show_opacity(app_vars.opacity))
         self._show_opacity(app_vars.opacity)
 
-        ttk.Label(self, text="Colour map").grid(row=2, column=0, sticky="w", pady=3)
+        label("Colour map", 2)
         self.colormap_box = ttk.Combobox(
             self, textvariable=app_vars.colormap, values=list(colormaps), state="readonly", width=12
         )
-        self.colormap_box.grid(row=2, column=1, columnspan=2, sticky="ew")
+        self.colormap_box.grid(row=2, column=1, columnspan=2, sticky="ew", pady=row_gap)
 
-        ttk.Label(self, text="Explain class").grid(row=3, column=0, sticky="w", pady=3)
+        label("Explain class", 3)
         self.target_box = ttk.Combobox(
-            self, textvariable=app_vars.target, values=[PREDICTED], state="readonly", width=18
+            self, textvariable=app_vars.target, values=[PREDICTED], state="readonly", width=16
         )
-        self.target_box.grid(row=3, column=1, columnspan=2, sticky="ew")
+        self.target_box.grid(row=3, column=1, columnspan=2, sticky="ew", pady=row_gap)
         self.target_box.bind("<<ComboboxSelected>>", lambda _e: on_target())
 
         self.layout_check = ttk.Checkbutton(self, text="Side by side (scan | overlay)", variable=app_vars.side_by_side)
-        self.layout_check.grid(row=4, column=0, columnspan=3, sticky="w", pady=(6, 0))
+        self.layout_check.grid(row=4, column=0, columnspan=3, sticky="w", pady=(theme.px(self, 8), 0))
 
     def _show_opacity(self, var) -> None:
         try:

@@ -80,6 +80,9 @@ class Analysis:
 def load_model(model_path: str | None) -> LoadedModel:
     from core.classifier import Classifier  # module import is light; load() brings in TensorFlow
 
+    if model_path is not None and not os.path.isfile(model_path):
+        # Name the model file itself, not the card Classifier.load would look for next to it.
+        raise ModelError(f"model file not found: {model_path}")
     classifier = Classifier.load(model_path)
     try:
         from gradcam.engine import CAMEngine
@@ -183,7 +186,7 @@ def save_report(path: str, loaded: LoadedScan, overlay_rgb: np.ndarray, analysis
     scan = loaded.scan
     notes = []
     if loaded.slices > 1:
-        notes.append(f"Slice {loaded.index + 1} of {loaded.slices} ({scan.format}, from 0: {loaded.index})")
+        notes.append(f"Slice {loaded.index} of {loaded.slices}, counted from 0 ({scan.format})")
     if window_note(scan.info):
         notes.append(window_note(scan.info))
     notes.append(f"File: {scan.name}")

@@ -41,10 +41,22 @@ class MenuBar:
         view.add_separator()
         view.add_checkbutton(label="Side by side", variable=app.vars.side_by_side)
         view.add_separator()
+        view.add_command(label="Fit to window", accelerator="= / Space", command=app.fit_view)
+        view.add_command(label="Invert display", accelerator="I", command=app.invert_display)
+        view.add_separator()
         view.add_command(label="Previous slice", accelerator="←", command=lambda: app.step_slice(-1))
         view.add_command(label="Next slice", accelerator="→", command=lambda: app.step_slice(+1))
         view.add_command(label="Classify all slices…", command=app.classify_all_slices)
+        self.slice_indices = [view.index("end") - 2, view.index("end") - 1, view.index("end")]
+        from gui.volumepanel import PRESETS
+
+        presets = tk.Menu(view, tearoff=False)
+        for number, name in enumerate(PRESETS, start=1):
+            presets.add_command(label=name, accelerator=str(number) if number <= 5 else "",
+                                command=lambda n=number: app.apply_preset(n))
+        view.add_cascade(label="Window preset", menu=presets)
         view.add_command(label="Reset window", accelerator="R", command=app.reset_window)
+        self.window_indices = [view.index("end") - 1, view.index("end")]
 
         model = tk.Menu(self.bar, tearoff=False)
         model.add_command(label="Open model…", command=app.open_model_dialog)
@@ -83,3 +95,10 @@ class MenuBar:
 
     def set_model_enabled(self, enabled: bool) -> None:
         self.file.entryconfigure(self.folder_index, state="normal" if enabled else "disabled")
+
+    def set_scan_state(self, slices: bool, windowed: bool) -> None:
+        """Slice items only for multi-slice scans, window items only for DICOM/NIfTI (never for a JPEG)."""
+        for index in self.slice_indices:
+            self.view.entryconfigure(index, state="normal" if slices else "disabled")
+        for index in self.window_indices:
+            self.view.entryconfigure(index, state="normal" if windowed else "disabled")

@@ -10,11 +10,18 @@ import json
 import os
 
 from core.version import APP_NAME
+from gui.settings import config_dir
 
 DEFAULT_LIMIT = 8
 
 
 def default_recent_path() -> str:
+    """``recent.json`` in the same configuration folder as the settings (``gui.settings.config_dir``)."""
+    return os.path.join(config_dir(), "recent.json")
+
+
+def _legacy_recent_path() -> str:
+    # Before the settings file, the list lived in ``~/.config/NeuroScanCAM/``: read it once from there.
     config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     return os.path.join(config_home, APP_NAME, "recent.json")
 
@@ -24,6 +31,8 @@ class RecentFiles:
         self.path = path or default_recent_path()
         self.limit = limit
         self.paths = self._read()
+        if path is None and not self.paths and not os.path.exists(self.path):
+            self.paths = self._read(_legacy_recent_path())
 
     def add(self, path: str) -> list[str]:
         path = os.path.abspath(path)
@@ -40,9 +49,9 @@ class RecentFiles:
         self.paths = []
         self._write()
 
-    def _read(self) -> list[str]:
+    def _read(self, path: str | None = None) -> list[str]:
         try:
-            with open(self.path, encoding="utf-8") as handle:
+            with open(path or self.path, encoding="utf-8") as handle:
                 data = json.load(handle)
         except (OSError, ValueError):
             return []

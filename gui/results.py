@@ -6,6 +6,8 @@ import tkinter as tk
 from tkinter import font as tkfont
 from tkinter import ttk
 
+from gui import theme
+
 LOW_CONFIDENCE_TEXT = "Low confidence: review by a specialist"
 UNTRAINED_TEXT = "Untrained placeholder model: its predictions mean nothing"
 # Shown in place of a class where the scan is not a brain MRI slice at all (core.ood abstains).
@@ -14,25 +16,34 @@ NOT_MRI_HEADLINE = "Not a brain MRI slice — no classification"
 
 class ResultsPanel(ttk.LabelFrame):
     def __init__(self, master, **kwargs):
-        super().__init__(master, text="Result", padding=8, **kwargs)
+        super().__init__(master, text="Result", padding=theme.px(master, 10), **kwargs)
         self.columnconfigure(1, weight=1)
         base = tkfont.nametofont("TkDefaultFont")
         size = max(14, base.actual("size") + 6)
         self._big = tkfont.Font(self, family=base.actual("family"), size=size, weight="bold")
+        line = base.metrics("linespace")
 
         self.class_var = tk.StringVar(value="—")
         self.confidence_var = tk.StringVar(value="")
         self.warning_var = tk.StringVar(value="")
         self.notice_var = tk.StringVar(value="")
 
-        ttk.Label(self, textvariable=self.class_var, font=self._big).grid(row=0, column=0, columnspan=3, sticky="w")
-        ttk.Label(self, textvariable=self.confidence_var).grid(row=1, column=0, columnspan=3, sticky="w")
-        # Warnings take their own rows and wrap, so a narrow window never clips them.
-        self.warning_label = ttk.Label(self, textvariable=self.warning_var, style="Warning.TLabel", wraplength=260)
-        self.warning_label.grid(row=2, column=0, columnspan=3, sticky="w", pady=(4, 0))
-        self.notice_label = ttk.Label(self, textvariable=self.notice_var, style="Warning.TLabel", wraplength=260)
+        # Headline, confidence and warnings wrap at the panel's width (never widen it, never clip).
+        self.class_label = ttk.Label(self, textvariable=self.class_var, font=self._big, wraplength=theme.px(self, 270))
+        self.class_label.grid(row=0, column=0, columnspan=3, sticky="w")
+        self.confidence_label = ttk.Label(self, textvariable=self.confidence_var, style="Muted.TLabel",
+                                          wraplength=theme.px(self, 270))
+        self.confidence_label.grid(row=1, column=0, columnspan=3, sticky="w")
+        # Warnings take their own rows and wrap, so a narrow window never clips them. The first row
+        # keeps room for two lines even when empty, so the controls below do not jump when one appears.
+        self.rowconfigure(2, minsize=2 * line + theme.px(self, 6))
+        self.warning_label = ttk.Label(self, textvariable=self.warning_var, style="Warning.TLabel",
+                                       wraplength=theme.px(self, 260))
+        self.warning_label.grid(row=2, column=0, columnspan=3, sticky="nw", pady=(theme.px(self, 4), 0))
+        self.notice_label = ttk.Label(self, textvariable=self.notice_var, style="Warning.TLabel",
+                                      wraplength=theme.px(self, 260))
         self.notice_label.grid(row=3, column=0, columnspan=3, sticky="w")
-        # An empty warning takes no room: grid keeps its place, shown again when it has text.
+        # An empty notice takes no room: grid keeps its place, shown again when it has text.
         for var, label in ((self.warning_var, self.warning_label), (self.notice_var, self.notice_label)):
             var.trace_add("write", lambda *_, v=var, w=label: w.grid() if v.get() else w.grid_remove())
             label.grid_remove()
@@ -41,8 +52,8 @@ class ResultsPanel(ttk.LabelFrame):
         self._bar_widgets: list[tk.Widget] = []
 
     def _rewrap(self, event) -> None:
-        for label in (self.warning_label, self.notice_label):
-            label.configure(wraplength=max(150, event.width - 24))
+        for label in (self.class_label, self.confidence_label, self.warning_label, self.notice_label):
+            label.configure(wraplength=max(150, event.width - theme.px(self, 28)))
 
     def set_classes(self, classes, display_name) -> None:
         """One labelled bar per class, in the model's order."""
@@ -52,13 +63,13 @@ class ResultsPanel(ttk.LabelFrame):
         for row, name in enumerate(classes, start=4):
             label = ttk.Label(self, text=display_name(name))
             bar = ttk.Progressbar(
-                self, orient="horizontal", mode="determinate", maximum=100, length=120,
+                self, orient="horizontal", mode="determinate", maximum=100, length=theme.px(self, 120),
                 style="Probability.Horizontal.TProgressbar",
             )
             value = tk.StringVar(value="")
             number = ttk.Label(self, textvariable=value, width=7, anchor="e")
-            label.grid(row=row, column=0, sticky="w", padx=(0, 6), pady=2)
-            bar.grid(row=row, column=1, sticky="ew", pady=2)
+            label.grid(row=row, column=0, sticky="w", padx=(0, theme.px(self, 10)), pady=theme.px(self, 2))
+            bar.grid(row=row, column=1, sticky="ew", pady=theme.px(self, 2))
             number.grid(row=row, column=2, sticky="e")
             self._bars[name] = (bar, value)
             self._bar_widgets += [label, bar, number]

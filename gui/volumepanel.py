@@ -18,7 +18,7 @@ SEES_TEXT = "The classifier sees this window"
 
 
 class SliceBar(ttk.Frame):
-    """``Slice [======o=====] 12 / 24  [Classify all slices]``; slices shown counting from 1."""
+    """``Slice [======o=====] slice 12 (0–23)  [Classify all slices]``; counted from 0, as ``--slice``."""
 
     def __init__(self, master, on_slice, on_all_slices, **kwargs):
         super().__init__(master, padding=(0, 6, 0, 0), **kwargs)
@@ -30,7 +30,7 @@ class SliceBar(ttk.Frame):
         self.scale = ttk.Scale(self, from_=0, to=1, orient="horizontal", command=self._moved)
         self.scale.grid(row=0, column=1, sticky="ew")
         self.text = tk.StringVar(self, "")
-        ttk.Label(self, textvariable=self.text, width=12, anchor="e").grid(row=0, column=2, sticky="e", padx=(8, 8))
+        ttk.Label(self, textvariable=self.text, width=18, anchor="e").grid(row=0, column=2, sticky="e", padx=(8, 8))
         self.all_button = ttk.Button(self, text="Classify all slices…", command=on_all_slices)
         self.all_button.grid(row=0, column=3, sticky="e")
 
@@ -38,7 +38,9 @@ class SliceBar(ttk.Frame):
         self.count, self.index = count, index
         self.scale.configure(to=max(1, count - 1))
         self.scale.set(index)
-        self.text.set(f"slice {index + 1} / {count}")
+        from gui.texts import slice_text
+
+        self.text.set(slice_text(index, count))
 
     def _moved(self, value) -> None:
         index = int(round(float(value)))

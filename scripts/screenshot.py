@@ -35,9 +35,23 @@ def pump_until(root, predicate, timeout):
     raise SystemExit(f"timed out after {timeout} s")
 
 
-def grab(root: tk.Tk, out: str) -> None:
-    """Capture the screen area of the window, menu bar included (placed at +0+0, no window manager)."""
-    crop = f"{root.winfo_rootx() + root.winfo_width()}x{root.winfo_rooty() + root.winfo_height()}+0+0"
+def grab(root: tk.Tk, out: str, window=None) -> None:
+    """Capture the screen area of ``window`` (default: the main window, menu bar included; placed at
+    +0+0, no window manager). Pillow's ImageGrab (XCB) when it can, else ImageMagick's ``import``."""
+    window = window or root
+    window.update()
+    x, y = window.winfo_rootx(), window.winfo_rooty()
+    width, height = window.winfo_width(), window.winfo_height()
+    if window is root:  # the menu bar sits above the root's client area
+        width, height, x, y = x + width, y + height, 0, 0
+    try:
+        from PIL import ImageGrab
+
+        ImageGrab.grab(bbox=(x, y, x + width, y + height), xdisplay=os.environ.get("DISPLAY")).save(out)
+        return
+    except (ImportError, OSError):
+        pass
+    crop = f"{width}x{height}+{x}+{y}"
     if shutil.which("import"):
         subprocess.run(["import", "-window", "root", "-crop", crop, "+repage", out], check=True)
     else:

@@ -82,6 +82,20 @@ def display():
             os.environ.pop("DISPLAY", None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_config(tmp_path_factory):
+    """Every window of the test run keeps its settings and recent list in a throwaway folder,
+    never in the user's ~/.config (windows opened in subprocesses inherit it too)."""
+    folder = tmp_path_factory.mktemp("xdg_config")
+    previous = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = previous
+
+
 @pytest.fixture(scope="session")
 def gui_model_path(tmp_path_factory):
     """A tiny untrained compact-Xception with its card (``trained: false``), built once per session."""
@@ -120,11 +134,14 @@ def app(display, gui_model_path, tmp_path_factory):
 
     from gui.app import App
     from gui.recent import RecentFiles
+    from gui.settings import Settings
     from tests.gui.helpers import FakeDialogs, pump_until
 
     root = tk.Tk()
-    recent = RecentFiles(str(tmp_path_factory.mktemp("config") / "recent.json"))
-    window = App(root, model_path=gui_model_path, dialogs=FakeDialogs(), recent=recent)
+    config = tmp_path_factory.mktemp("config")
+    recent = RecentFiles(str(config / "recent.json"))
+    window = App(root, model_path=gui_model_path, dialogs=FakeDialogs(), recent=recent,
+                 settings=Settings(str(config / "settings.json")))
     pump_until(root, lambda: window.model is not None or window.model_error, 90, "the model to load")
     assert window.model is not None, window.model_error
     yield window

@@ -29,6 +29,7 @@ class FakeDialogs:
     def __init__(self):
         self.answers: list = []
         self.asked: list = []
+        self.yes_no: list = []  # answers to ask_yes_no; True when none is queued
 
     def _next(self, kind, kwargs):
         self.asked.append((kind, kwargs))
@@ -51,3 +52,7 @@ class FakeDialogs:
 
     def ask_directory(self, **kwargs):
         return self._next("directory", kwargs)
+
+    def ask_yes_no(self, title, message, parent=None):
+        self.asked.append(("yes_no", {"title": title, "message": message, "parent": parent}))
+        return self.yes_no.pop(0) if self.yes_no else True

@@ -58,12 +58,13 @@ def test_nifti_slices_move_with_the_arrow_keys_and_each_is_classified(app, refer
     idle(app, "the NIfTI and its analysis")
     assert app.slice_bar.winfo_ismapped() and app.window_panel.winfo_ismapped()
     assert app.loaded.slices == SLICES and app.loaded.index == SLICES // 2
-    assert app.slice_bar.text.get() == f"slice {SLICES // 2 + 1} / {SLICES}"
+    assert app.slice_bar.text.get() == f"slice {SLICES // 2} (0–{SLICES - 1})"  # counted from 0, as --slice
 
     before = app.scan_canvas.image.copy()
     key(app, "<Right>")  # slice 4 -> 5, the one with the blob
     assert app.loaded.index == BLOB_SLICE
-    assert app.slice_bar.text.get() == f"slice {BLOB_SLICE + 1} / {SLICES}"
+    assert app.slice_bar.text.get() == f"slice {BLOB_SLICE} (0–{SLICES - 1})"
+    assert app.scan_title.get().endswith(f"slice {BLOB_SLICE} (0–{SLICES - 1})")
     assert app.scan_canvas.image.max() > before.max() or not np.array_equal(app.scan_canvas.image, before)
     idle(app, "the analysis of the new slice")
     shown = load_scan(nifti_path, index=BLOB_SLICE)
@@ -92,7 +93,8 @@ def test_classify_all_slices_plots_one_result_per_slice(app, nifti_path):
     plot._on_pick(BLOB_SLICE)  # what a click on the plot at that slice does
     idle(app, "the picked slice")
     assert app.loaded.index == BLOB_SLICE
-    assert list(plot.marker.get_xdata()) == [BLOB_SLICE + 1, BLOB_SLICE + 1]
+    assert list(plot.marker.get_xdata()) == [BLOB_SLICE, BLOB_SLICE]  # the plot counts from 0 too
+    assert "from 0" in plot.axes.get_xlabel()
     plot.destroy()
 
 

@@ -49,8 +49,11 @@ def test_window_starts_with_menus_disclaimer_and_clam_theme(app):
     from tkinter import ttk
 
     root = app.root
-    assert ttk.Style(root).theme_use() == "clam"
-    assert root.minsize() == (960, 620)
+    from gui import theme
+
+    assert ttk.Style(root).theme_use() == "clam"  # restyled: the dark viewer theme of gui/theme.py
+    assert ttk.Style(root).lookup("TFrame", "background") == theme.BG
+    assert root.minsize() == (app.theme.px(960), app.theme.px(620))  # 960 x 620 at 100 %, scaled
     menus = [app.menus.bar.entrycget(i, "label") for i in range(app.menus.bar.index("end") + 1)]
     assert menus == ["File", "View", "Model", "Help"]
     labels = []

@@ -31,6 +31,9 @@ class Prediction:
     logits: list = field(default_factory=list)
     ood_distance: float | None = None  # Mahalanobis distance of the features, when the card has statistics
     structure: float | None = None  # core.ood.neighbour_correlation of the model input
+    sequence: str | None = None  # the sequence the scan looks like (core.sequence), where the card has a probe
+    sequence_probability: float = 0.0
+    rarity_warning: str | None = None  # few training scans of this class in that sequence (core.sequence)
 
     def as_json(self, path: str) -> dict:
         return {
@@ -64,6 +67,7 @@ class Classifier:
             lambda x: self._logits_model(x, training=False), input_signature=[spec]
         )
         self.feature_density = load_feature_density(model_path, card)
+        self.sequence_probe = load_sequence_probe(model_path, card)
         self._both_fn = None
         features = feature_tensor(self._logits_model)
         if features is not None:
@@ -112,15 +116,33 @@ class Classifier:
 
     def ood_distances(self, batch: np.ndarray):
         """Per-image Mahalanobis distance to the training features (None without statistics)."""
-        if self.feature_density is None:
-            return self.logits(batch), [None] * len(batch)
+        logits, distances, _ = self._logits_distances_features(batch)
+        return logits, distances
+
+    def _logits_distances_features(self, batch: np.ndarray):
+        if self.feature_density is None and self.sequence_probe is None:
+            return self.logits(batch), [None] * len(batch), None
         logits, features = self.logits_and_features(batch)
-        return logits, self.distances_of(features)
+        return logits, self.distances_of(features) if features is not None else [None] * len(batch), features
+
+    def add_sequence(self, predictions, features) -> None:
+        """Set each prediction's estimated sequence and, where it applies, the rarity warning."""
+        if self.sequence_probe is None or features is None:
+            return
+        from core.sequence import rarity_warning
+
+        probs = self.sequence_probe.probabilities(features)
+        for prediction, row in zip(predictions, probs):
+            best = int(np.argmax(row))
+            prediction.sequence = self.sequence_probe.names[best]
+            prediction.sequence_probability = float(row[best])
+            prediction.rarity_warning = rarity_warning(self.card.data, prediction.label, prediction.sequence,
+                                                       prediction.sequence_probability)
 
     def distances_of(self, features: np.ndarray) -> list:
         """``ood_distances`` from penultimate features already computed (e.g. by a Grad-CAM pass)."""
-        if self.feature_density is None:
-            return [None] * len(features)
+        if self.feature_density is None or features is None:
+            return [None] * len(features if features is not None else [])
         return [float(d) for d in self.feature_density.distance(features)]
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
@@ -138,8 +160,9 @@ class Classifier:
         )
 
     def predict_batch(self, batch: np.ndarray) -> list[Prediction]:
-        logits, distances = self.ood_distances(batch)
+        logits, distances, features = self._logits_distances_features(batch)
         predictions = [self.prediction_from_logits(row) for row in logits]
+        self.add_sequence(predictions, features)
         from core.ood import neighbour_correlation
 
         for prediction, distance, image in zip(predictions, distances, batch):
@@ -187,6 +210,23 @@ def load_feature_density(model_path: str, card: ModelCard):
     if sha256_of(path) != ood.get("stats_sha256"):
         raise ModelError(f"out-of-distribution statistics {name} do not match the card's checksum")
     return FeatureDensity.load(path)
+
+
+def load_sequence_probe(model_path: str, card: ModelCard):
+    """The sequence probe named in the card (core.sequence), checksum-verified; else None."""
+    from core.modelcard import sha256_of
+    from core.sequence import SequenceProbe
+
+    info = card.data.get("sequence_probe") or {}
+    name = info.get("file")
+    if not name:
+        return None
+    path = os.path.join(os.path.dirname(model_path), name)
+    if not os.path.exists(path):
+        raise ModelError(f"sequence probe {name} named in the card is missing")
+    if sha256_of(path) != info.get("sha256"):
+        raise ModelError(f"sequence probe {name} does not match the card's checksum")
+    return SequenceProbe.load(path)
 
 
 def describe_model_path(model_path: str | None) -> str:

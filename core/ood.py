@@ -94,9 +94,10 @@ def warning_for(blank: bool, chroma: float | None, logits_row, card_data: dict, 
 
 
 def verdict_for(blank: bool, chroma: float | None, logits_row, card_data: dict, distance: float | None = None,
-                modality: str | None = None, structure: float | None = None) -> Verdict:
+                modality: str | None = None, structure: float | None = None, rarity: str | None = None) -> Verdict:
     """Abstain, warn, or neither (see the module docstring). ``modality``: a DICOM file's Modality;
-    ``structure``: ``neighbour_correlation`` of the model input."""
+    ``structure``: ``neighbour_correlation`` of the model input; ``rarity``: core.sequence's
+    warning that the training data hold few scans of this class in this sequence (the last tier)."""
     if blank:
         return Verdict(True, BLANK_WARNING)
     if modality is not None and modality.strip().upper() not in MRI_LIKE_MODALITIES:
@@ -120,7 +121,7 @@ def verdict_for(blank: bool, chroma: float | None, logits_row, card_data: dict, 
         score = float(energy(logits, float(card_data.get("temperature", 1.0)))[0])
         if score < float(threshold):
             return Verdict(False, unfamiliar)
-    return Verdict(False, None)
+    return Verdict(False, rarity)
 
 
 class FeatureDensity:

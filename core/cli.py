@@ -7,15 +7,20 @@ Contract (documented in README.md):
   exit 3  the model could not be loaded (missing, corrupt, checksum mismatch, refused)
 Results go to stdout, one line per scan; progress and messages go to stderr.
 
-Multi-slice scans (DICOM multi-frame, NIfTI; see ``core.volume``):
-  --slice N (alias --frame N)  use slice/frame N (from 0) instead of the middle one;
+Multi-slice scans (DICOM multi-frame, NIfTI, DICOM series; see ``core.volume``,
+``core.series``): the single-frame DICOM files of one Series Instance UID among the
+paths given are read as one volume, slices ordered along the slice normal.
+  predict (default)            ONE line per volume: the study verdict (``core.study``)
+                               with "slices" (how many) and "evidence_slices" (indices
+                               from 0); series add "series" and "evidence_files"
+  --slice N (alias --frame N)  one line for slice/frame N (from 0), with "slice";
                                ordinary images only have slice 0
-  predict --all-slices         one line per slice of each scan instead of one per scan
-  Records of multi-slice scans carry "slice" (the index used) and "slices" (how
-  many); records of windowed scans (DICOM, NIfTI) carry "window": {"center",
-  "width", "source": "file" | "voi_lut" | "percentile" | "user"}. CSV gains a
-  trailing "slice" column. explain names files <stem>.slice<N>.<method>.png for
-  multi-slice scans, and --report adds <stem>.report.pdf (never overwritten
+  predict --all-slices         one line per slice of each scan, with "slice"
+  Records of windowed scans (DICOM, NIfTI) carry "window": {"center", "width",
+  "source": "file" | "voi_lut" | "percentile" | "user"}; 4-D NIfTI records say
+  "volume" (the one used: the first) and "volumes". CSV gains trailing "slice",
+  "slices" and "evidence_slices" (space-separated) columns. explain names
+  files <stem>.slice<N>.<method>.png for multi-slice scans, and --report adds <stem>.report.pdf (never overwritten
   without --force). An output that would land on one of the scans given on the
   same command line is refused for that scan, even with --force.
 """
@@ -34,6 +39,7 @@ from core.version import APP_NAME, __version__
 
 EXIT_OK, EXIT_SCAN_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
 LOW_CONFIDENCE_WARNING = "low confidence: review by a specialist"
+STUDY_ABSTAIN_WARNING = "no slice of this scan looks like a brain MRI slice: no classification"
 PROGRESS_MIN_FILES = 50
 
 
@@ -212,29 +218,118 @@ def self_test(model_path) -> int:
     return EXIT_OK
 
 
-def _read_and_preprocess(path, input_size, method, index=None, all_slices=False):
-    """Worker-thread job: decode + preprocess one file -> a list of
-    (path, extra record fields, tensor | None, error | None), one per slice used."""
+def _read_and_preprocess(path, input_size, method, index=None, all_slices=False, study=False):
+    """Worker-thread job: decode + preprocess one file or DICOM series (``core.series.Series``)
+    -> a list of (path, extra record fields, tensor | None, error | None), one per slice used.
+    ``study``: every slice of a multi-slice scan, each tagged ``"_study"`` (its volume-wide
+    fields) for one study record; single-slice scans as without it."""
     from core.preprocess import preprocess
 
+    where = _source_path(path)
     try:
-        if all_slices:
-            from core.volume import load_volume
-
-            volume = load_volume(path)
-            scans = [volume.scan(i) for i in range(len(volume))]
-        else:
-            from core.io import load_scan
-
-            scans = [load_scan(path, index=index)]
-        return [(path, {**_scan_fields(scan, index is not None or all_slices), "_checks": _image_checks(scan)},
-                 preprocess(scan.pixels, input_size, method)[0], None) for scan in scans]
+        scans, volume = _scans_of(path, index, all_slices, study)
+        tag = _study_fields(volume) if volume is not None and not all_slices else None
+        items = []
+        for scan in scans:
+            fields = {**_scan_fields(scan, index is not None or all_slices), "_checks": _image_checks(scan)}
+            if tag is not None:
+                fields["_study"] = tag
+            items.append((where, fields, preprocess(scan.pixels, input_size, method)[0], None))
+        return items
     except ScanError as err:
-        return [(path, {}, None, err.problem)]
+        return [(where, {}, None, err.problem)]
     except MemoryError:
-        return [(path, {}, None, "not enough memory to process this image")]
+        return [(where, {}, None, "not enough memory to process this image")]
     except Exception as err:  # a defect in a decoder must not stop the batch
-        return [(path, {}, None, f"could not process image ({type(err).__name__})")]
+        return [(where, {}, None, f"could not process image ({type(err).__name__})")]
+
+
+def _source_path(source) -> str:
+    """What a record's "path" says: the file, or a DICOM series' folder."""
+    return source if isinstance(source, str) else source.path
+
+
+def _scans_of(source, index, all_slices, study):
+    """-> (the scans to classify, their volume when they are a study's (or --all-slices') slices)."""
+    from core.io import check_file, file_format, load_scan
+    from core.volume import Series, load_volume
+
+    series = isinstance(source, Series)
+    if not series:
+        check_file(source)  # before sniffing the content: a FIFO would block the read for ever
+    if all_slices or (study and index is None and (series or file_format(source))):
+        volume = load_volume(source)
+        if all_slices or len(volume) > 1:
+            return [volume.scan(i) for i in range(len(volume))], volume
+        return [volume.scan(None)], None  # one slice: a single scan, as before
+    if series:
+        return [load_volume(source).scan(index)], None
+    return [load_scan(source, index=index)], None
+
+
+def _study_fields(volume) -> dict:
+    """The volume-wide fields of a study record (which series / volume, notes)."""
+    fields = {}
+    for key in ("series", "volume", "volumes", "notes"):
+        if key in volume.info:
+            fields[key] = volume.info[key]
+    if volume.files:
+        fields["_files"] = [os.path.relpath(f, volume.path) for f in volume.files]
+    return fields
+
+
+def _study_record(path, tag, records, classifier) -> dict:
+    """One record for a whole multi-slice scan from its slices' records (``core.study``)."""
+    from core.study import study_verdict, window_summary
+
+    verdict = study_verdict([r["probabilities"] for r in records], [r["label"] is None for r in records],
+                            classifier.classes, classifier.card.low_confidence_threshold)
+    record = {
+        "path": path,
+        "label": verdict.label,
+        "confidence": None if verdict.confidence is None else round(verdict.confidence, 6),
+        "probabilities": {k: round(float(v), 6) for k, v in verdict.probabilities.items()},
+        "slices": verdict.slices,
+        "evidence_slices": verdict.evidence_slices,
+    }
+    files = tag.get("_files")
+    if files:
+        record["evidence_files"] = [files[i] for i in verdict.evidence_slices]
+    if verdict.abstained_slices:
+        record["abstained_slices"] = verdict.abstained_slices
+    window = window_summary([r.get("window") for r in records])
+    if window:
+        record["window"] = window
+    record.update({k: v for k, v in tag.items() if not k.startswith("_")})
+    warnings = []
+    if verdict.abstain:
+        warnings.append(STUDY_ABSTAIN_WARNING)
+    else:
+        for i in verdict.evidence_slices:  # what the slices the verdict rests on were warned about
+            said = records[i].get("warning")
+            if said and said != LOW_CONFIDENCE_WARNING and said not in warnings:
+                warnings.append(said)
+        if verdict.low_confidence:
+            warnings.append(LOW_CONFIDENCE_WARNING)
+        if verdict.isolated_slices:
+            record["isolated_slices"] = verdict.isolated_slices
+            warnings.append(_isolated_warning(verdict, records))
+        if verdict.abstained_slices:
+            warnings.append(f"{len(verdict.abstained_slices)} of {verdict.slices} slices do not look like "
+                            "brain MRI slices and were left out")
+    if warnings:
+        record["warning"] = "; ".join(warnings)
+    return record
+
+
+def _isolated_warning(verdict, records) -> str:
+    """Names the tumour-class slices the study verdict does not rest on (core.study)."""
+    from core.study import MIN_EVIDENCE
+
+    shown = ", ".join(f"{i} ({records[i]['label']} {records[i]['confidence']:.0%})" for i in verdict.isolated_slices)
+    many = len(verdict.isolated_slices) > 1
+    return (f"slice{'s' if many else ''} {shown} suggest{'' if many else 's'} a tumour the study verdict does "
+            f"not rest on (it needs {MIN_EVIDENCE} slices of one class): review {'them' if many else 'it'}")
 
 
 def _image_checks(scan):
@@ -268,6 +363,11 @@ def _scan_fields(scan, slice_asked=False) -> dict:
         fields["slice"] = int(scan.info.get("slice", 0))
     if "slices" in scan.info:
         fields["slices"] = int(scan.info["slices"])
+    if "file" in scan.info:  # a DICOM series' slice: its own file
+        fields["file"] = scan.info["file"]
+    for key in ("volume", "volumes", "series"):  # 4-D NIfTI: which volume; which DICOM series
+        if key in scan.info:
+            fields[key] = scan.info[key]
     if "window" in scan.info:
         fields["window"] = scan.info["window"]
     return fields
@@ -289,7 +389,8 @@ class _Writer:
         self.fmt, self.classes, self.stream = fmt, classes, stream or sys.stdout
         if fmt == "csv":
             self.csv = csv.writer(self.stream)
-            self.csv.writerow(["path", "label", "confidence", *classes, "warning", "error", "slice"])
+            self.csv.writerow(["path", "label", "confidence", *classes, "warning", "error", "slice", "slices",
+                               "evidence_slices"])
 
     def result(self, record: dict):
         if self.fmt == "jsonl":
@@ -305,7 +406,8 @@ class _Writer:
             self.csv.writerow(
                 [path, record.get("label", ""), record.get("confidence", ""),
                  *(probs.get(c, "") for c in self.classes), record.get("warning", ""), record.get("error", ""),
-                 record.get("slice", "")]
+                 record.get("slice", ""), record.get("slices", ""),
+                 " ".join(str(i) for i in record.get("evidence_slices", ()))]
             )
         self.stream.flush()
 
@@ -340,13 +442,16 @@ def predict_with(classifier, paths, fmt="jsonl", batch_size=None, quiet=False, i
     """`predict` with a loaded classifier: the exit code; results go to stdout."""
     import cv2
 
-    from core.io import find_scans
+    from core.series import discover
 
     batch_size = batch_size or default_batch_size(classifier)
     # The pool below already keeps both cores busy, one scan per thread; OpenCV's own
     # threads on top only add hand-offs (preprocess 1.7 -> 1.2 CPU-ms per scan with 1).
     cv2.setNumThreads(1)
-    found = list(find_scans(paths))
+    # Files and folders -> files and DICOM series (each series is one volume); a volume
+    # without --slice/--all-slices gets one study record (core.study) from all its slices.
+    found = list(discover(paths))
+    study = index is None and not all_slices
     writer = _Writer(fmt, classifier.classes)
     progress = None
     if not quiet and len(found) >= PROGRESS_MIN_FILES:
@@ -354,22 +459,24 @@ def predict_with(classifier, paths, fmt="jsonl", batch_size=None, quiet=False, i
 
         progress = tqdm(total=len(found), file=sys.stderr, unit="scan", desc="predict", mininterval=0.5)
     failures = 0
-    # Whole volumes are held in flight with --all-slices, so look fewer files ahead.
-    ahead = 2 if all_slices else batch_size * 2
+    # Whole volumes are held in flight with --all-slices and for studies, so look fewer files ahead.
+    volumes = any(kind is not None for _, error, kind in found if error is None)
+    ahead = 2 if all_slices or (study and volumes) else batch_size * 2
     # Decoding runs in a thread pool ahead of inference (Pillow and OpenCV release the GIL).
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         jobs = (
             pool.submit(_read_and_preprocess, path, classifier.input_size, classifier.preprocessing,
-                        index, all_slices)
-            if error is None else [(path, {}, None, error)]
-            for path, error in found
+                        index, all_slices, study)
+            if error is None else [(_source_path(path), {}, None, error)]
+            for path, error, _ in found
         )
+        slices_so_far = []  # the records of the study whose slices are being classified
         items = (item for results in _prefetch(jobs, ahead) for item in _ends_file(results))
         for group in _batched(items, batch_size):
             ok = [item for item in group if item[2] is not None]
             predictions = classifier.predict_batch(_stack([item[2] for item in ok])) if ok else []
             by_item = iter(predictions)
-            for path, fields, tensor, error, _ in group:
+            for path, fields, tensor, error, last in group:
                 if tensor is None:
                     failures += 1
                     writer.result({"path": path, "error": error})
@@ -377,9 +484,16 @@ def predict_with(classifier, paths, fmt="jsonl", batch_size=None, quiet=False, i
                     prediction = next(by_item)
                     record = prediction.as_json(path)
                     checks = fields.pop("_checks")
+                    tag = fields.pop("_study", None)
                     record.update(fields)
                     _judge(record, prediction, checks, classifier.card.data)
-                    writer.result(record)
+                    if tag is None:
+                        writer.result(record)
+                        continue
+                    slices_so_far.append(record)
+                    if last:
+                        writer.result(_study_record(path, tag, slices_so_far, classifier))
+                        slices_so_far = []
             if progress:
                 progress.update(sum(item[4] for item in group))
     if progress:

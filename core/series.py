@@ -78,7 +78,8 @@ class Series:
 
     def describe(self) -> dict:
         """What ``predict`` and ``Scan.info["series"]`` say about it (plain JSON values)."""
-        out = {"number": self.number, "files": len(self.files), "ordered_by": self.ordered_by}
+        out = {"number": self.number, "files": len(self.files), "first_file": os.path.basename(self.files[0]),
+               "ordered_by": self.ordered_by}
         if self.spacing_mm is not None:
             out["spacing_mm"] = round(float(self.spacing_mm), 4)
         if self.parts > 1:
@@ -89,60 +90,60 @@ class Series:
 def discover(paths):
     """Expand files, folders and DICOMDIRs into what is read as one scan each.
 
-    Yields ``(source, error)``: ``source`` is a file path or a ``Series`` (two or more
-    single-frame DICOM files of one Series Instance UID), in the order their first file
-    was found; ``error`` is a one-line message or ``None``. A DICOMDIR given by name
-    contributes the image files it references; one met while walking a folder is
-    skipped (the folder's files are read themselves).
+    Yields ``(source, error, kind)``: ``source`` is a file path or a ``Series`` (two or
+    more single-frame DICOM files of one Series Instance UID), in the order their first
+    file was found; ``error`` is a one-line message or ``None``; ``kind`` is ``"series"``,
+    ``"dicom"``, ``"nifti"`` or ``None`` (an ordinary image, or unreadable). A DICOMDIR
+    given by name contributes the image files it references; one met while walking a
+    folder is skipped (the folder's files are read themselves).
     """
-    entries = []  # [path, error, header or None]
-    seen = set()
+    entries = []  # [path, error, header or None, kind]
     for given in paths:
         given = str(given)
         walked = os.path.isdir(given)
         for path, error in find_scans([given]):
             if error is not None:
-                entries.append([path, error, None])
+                entries.append([path, error, None, None])
                 continue
-            header = _header(path)
+            kind, header = _header(path)
             if header is not None and header["directory"]:
                 if walked:
                     continue  # an index of files the walk reads anyway
                 entries.extend(_directory_entries(path))
                 continue
-            entries.append([path, None, header])
-    grouped = _group([(i, e[0], e[2]) for i, e in enumerate(entries) if _groupable(e)], seen)
+            entries.append([path, None, header, kind])
+    duplicates: set[int] = set()
+    grouped = _group([(i, e[0], e[2]) for i, e in enumerate(entries) if _groupable(e)], duplicates)
     first_of = {}  # entry index -> series starting there
-    member = set()
+    member = set(duplicates)
     for series, indices in grouped:
         if len(series) == 1:
             continue
         first_of[min(indices)] = series
         member.update(indices)
-    for index, (path, error, _) in enumerate(entries):
+    for index, (path, error, _, kind) in enumerate(entries):
         if index in first_of:
-            yield first_of[index], None
+            yield first_of[index], None, "series"
         elif index not in member:
-            yield path, error
+            yield path, error, kind
 
 
 def series_in(paths) -> list:
     """Every series found under ``paths`` (``discover`` without the single files)."""
-    return [source for source, _ in discover(paths) if isinstance(source, Series)]
+    return [source for source, _, kind in discover(paths) if kind == "series"]
 
 
 def _header(path: str):
-    """The DICOM header of ``path``, or None for other files and for unreadable ones
-    (loading the file reports why)."""
+    """(``file_format`` of ``path``, its DICOM header or None). Unreadable files give
+    (None, None) and unreadable DICOM headers (dicom, None): loading the file says why."""
     from core.dicom import read_header
 
     try:
         check_file(path)
-        if file_format(path) != "dicom":
-            return None
-        return read_header(path)
+        kind = file_format(path)
+        return kind, (read_header(path) if kind == "dicom" else None)
     except ScanError:
-        return None
+        return (kind if "kind" in locals() else None), None
 
 
 def _directory_entries(path: str):
@@ -151,30 +152,33 @@ def _directory_entries(path: str):
     try:
         files = directory_files(path)
     except ScanError as err:
-        return [[path, err.problem, None]]
+        return [[path, err.problem, None, None]]
     if not files:
-        return [[path, "DICOMDIR references no image files", None]]
+        return [[path, "DICOMDIR references no image files", None, None]]
     entries = []
     for file in files:
         if not os.path.exists(file):
-            entries.append([file, "file referenced by the DICOMDIR does not exist", None])
+            entries.append([file, "file referenced by the DICOMDIR does not exist", None, None])
         else:
-            entries.append([file, None, _header(file)])
+            entries.append([file, None, *reversed(_header(file))])
     return entries
 
 
 def _groupable(entry) -> bool:
-    _, error, header = entry
+    _, error, header, _ = entry
     return (error is None and header is not None and header["series_uid"] and header["has_pixels"]
             and header["frames"] == 1 and header["rows"] and header["cols"])
 
 
-def _group(items, seen):
-    """``(entry index, path, header)`` -> [(Series, entry indices)], by UID then by part."""
+def _group(items, duplicates: set):
+    """``(entry index, path, header)`` -> [(Series, entry indices)], by UID then by part.
+    The indices of files met twice (a DICOMDIR and a folder walk) go into ``duplicates``."""
     by_uid: dict[str, list] = {}
+    seen = set()
     for index, path, header in items:
         real = os.path.realpath(path)
-        if real in seen:  # the same file twice (a DICOMDIR and a folder walk): once is enough
+        if real in seen:  # the same file twice: once is enough
+            duplicates.add(index)
             continue
         seen.add(real)
         by_uid.setdefault(header["series_uid"], []).append((index, path, header))

@@ -5,18 +5,25 @@ The rule (stated in README.md), with ``notumor`` as the negative class:
 1. Slices where the classifier abstains (not a brain MRI slice: blank, colour,
    features far from the training scans; ``core.ood``) are left out. If every
    slice abstains, the study abstains too (no label).
-2. A tumour is in the study if it is in some slice: every counted slice whose
-   most probable class is a tumour class is *evidence* for that class. (A tumour
-   occupies only some slices of a volume, so averaging over all slices would let
-   healthy slices outvote it: 7 healthy slices and 3 glioma slices are a glioma
-   study, not 70 % "no tumour".)
-3. With evidence: the tumour class with the most evidence slices wins (a tie
-   goes to the larger summed probability). Its evidence slices are the ones
-   reported; the study's probabilities are the mean of their probability
-   vectors, so its confidence is that class's mean probability over them.
-4. Without evidence, the study is ``notumor``, and it is only as sure as its
-   least sure slice: the probabilities are those of the counted slice with the
-   lowest "no tumour" probability, and every counted slice is evidence.
+2. A tumour class is *found* when at least ``MIN_EVIDENCE`` (2) counted slices
+   have it as their most probable class (when fewer slices are counted: all of
+   them). Those slices are its *evidence*. Why not the mean over all slices: a
+   tumour occupies only some slices of a volume, so healthy slices would outvote
+   it (7 healthy and 3 glioma slices are a glioma study, not 70 % "no tumour").
+   Why not one slice: the classifier calls about 0.5 % of healthy test scans a
+   tumour, so a 24-slice healthy study has about a 1-in-9 chance of one such
+   slice, but about 1 % of two of one class; a real tumour spans several slices.
+3. With a class found: the one with the most evidence slices wins (a tie goes
+   to the larger summed probability). The study's probabilities are the mean of
+   its evidence slices' probability vectors, so its confidence is that class's
+   mean probability over them.
+4. With none found, the study is ``notumor``, only as sure as its least sure
+   "no tumour" slice: its probabilities are that slice's, and every slice whose
+   top class is ``notumor`` is evidence. A lone tumour slice (below the minimum)
+   is reported as ``isolated_slices`` (so is any tumour slice of another class
+   than the verdict's), with a warning to look at it. If every counted slice
+   shows a tumour but no class reaches the minimum, the class with the most
+   slices wins, flagged as low confidence.
 
 A study whose confidence is below the card's low-confidence threshold is
 flagged like a single scan. A model without a ``notumor`` class gets a
@@ -28,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 NEGATIVE_CLASS = "notumor"
+MIN_EVIDENCE = 2  # slices of one tumour class needed to call the study that class
 
 
 @dataclass
@@ -40,6 +48,7 @@ class StudyVerdict:
     abstained_slices: list = field(default_factory=list)  # left out (not a brain MRI slice)
     low_confidence: bool = False
     rule: str = ""  # one phrase: how this verdict was reached
+    isolated_slices: list = field(default_factory=list)  # tumour-class slices the verdict does not rest on
 
     @property
     def abstain(self) -> bool:
@@ -67,17 +76,32 @@ def study_verdict(probabilities, abstained=None, classes=None, threshold: float 
         mean = _mean([probabilities[i] for i in range(count)], classes) if count else {c: 0.0 for c in classes}
         return StudyVerdict(None, None, mean, [], count, left_out, False, "every slice abstained")
     top = {i: max(classes, key=lambda c: probabilities[i][c]) for i in counted}
-    if negative in classes:
-        evidence = {c: [i for i in counted if top[i] == c] for c in classes if c != negative}
-        rule = "tumour evidence in some slices"
-        if not any(evidence.values()):
-            weakest = min(counted, key=lambda i: (probabilities[i][negative], i))
-            probs = {c: float(probabilities[weakest][c]) for c in classes}
-            return _verdict(negative, probs, counted, count, left_out, threshold,
-                            "no slice shows a tumour; confidence of the least sure slice")
+    if negative not in classes:
+        votes = {c: [i for i in counted if top[i] == c] for c in classes}
+        return _winner(votes, probabilities, classes, count, left_out, threshold, "majority of slices")
+    needed = min(MIN_EVIDENCE, len(counted))
+    tumours = {c: [i for i in counted if top[i] == c] for c in classes if c != negative}
+    found = {c: slices for c, slices in tumours.items() if len(slices) >= needed}
+    healthy = [i for i in counted if top[i] == negative]
+    if found:
+        verdict = _winner(found, probabilities, classes, count, left_out, threshold,
+                          f"tumour evidence in {needed} or more slices")
+    elif not healthy:  # every counted slice shows a tumour, but no class has enough of them
+        verdict = _winner({c: v for c, v in tumours.items() if v}, probabilities, classes, count, left_out,
+                          threshold, "every slice shows a tumour; the slices disagree on its class")
+        verdict.low_confidence = True
     else:
-        evidence = {c: [i for i in counted if top[i] == c] for c in classes}
-        rule = "majority of slices"
+        weakest = min(healthy, key=lambda i: (probabilities[i][negative], i))
+        probs = {c: float(probabilities[weakest][c]) for c in classes}
+        verdict = _verdict(negative, probs, healthy, count, left_out, threshold,
+                           "no tumour class in enough slices; confidence of the least sure slice")
+    # Tumour-class slices the verdict does not rest on: worth a look.
+    verdict.isolated_slices = sorted(i for slices in tumours.values() for i in slices
+                                     if i not in verdict.evidence_slices)
+    return verdict
+
+
+def _winner(evidence, probabilities, classes, count, left_out, threshold, rule) -> StudyVerdict:
     winner = max(evidence, key=lambda c: (len(evidence[c]), sum(probabilities[i][c] for i in evidence[c])))
     slices = evidence[winner]
     return _verdict(winner, _mean([probabilities[i] for i in slices], classes), slices, count, left_out,

@@ -175,7 +175,13 @@ def test_predict_slice_and_frame_alias(capsys, head_volume, tiny_model_path):
     code, out, _ = _run(capsys, ["predict", head_volume, "--frame", "4", "--model", tiny_model_path])
     assert code == 0 and json.loads(out)["slice"] == 4
     code, out, _ = _run(capsys, ["predict", head_volume, "--model", tiny_model_path])
-    assert json.loads(out)["slice"] == 2  # the middle one
+    records = [json.loads(line) for line in out.splitlines()]
+    assert len(records) == 1  # one study line for the volume, not one slice
+    study = records[0]
+    assert "slice" not in study and study["slices"] == 5
+    assert study["label"] in study["probabilities"] and study["evidence_slices"]
+    assert all(0 <= i < 5 for i in study["evidence_slices"])
+    assert study["window"]["source"] == "percentile"
 
 
 def test_predict_slice_out_of_range_is_a_scan_failure(capsys, head_volume, tiny_model_path):

@@ -124,9 +124,8 @@ class CAMEngine:
             method = self.method(name)
             began = time.perf_counter()
             if name == IntegratedGradients.name:
-                # target (and the predicted class, for the relative scale) in one batched call
-                targets = [int(p.targets[0])] + ([int(reference.targets[0])] if other_class else [])
-                path = method.run(np.repeat(batch, len(targets), axis=0), targets)
+                # the target (and the predicted class, for the relative scale) in one batched call
+                path = method.run(batch, [int(p.targets[0])], with_reference=other_class)
                 heat, peak = _evidence(method, path, mask, size)
                 reference_peak = _evidence(method, path, mask, size, item=1)[1] if other_class else peak
                 timings["ig"] = (time.perf_counter() - began) * 1000

@@ -62,34 +62,52 @@ class PathGradients:
         shape = [int(d) for d in model.inputs[0].shape[1:]]
         alphas = tf.constant((np.arange(self.steps, dtype=np.float32) + 0.5) / self.steps)
 
-        def run(x, baseline, targets):
+        def score(logits, classes, n):
+            """Sum over the path points of each input's class's logit."""
+            per_row = tf.repeat(classes, self.steps)
+            return tf.reduce_sum(tf.gather(logits[: n * self.steps], per_row, axis=1, batch_dims=1))
+
+        def mean_over_path(gradients, n):
+            return tf.reduce_mean(tf.reshape(gradients, [n, self.steps, *shape]), axis=1)
+
+        def run(x, baseline, targets, with_reference):
             n = tf.shape(x)[0]
-            diff = x - baseline
-            path = baseline[:, None] + alphas[None, :, None, None, None] * diff[:, None]  # (n, m, h, w, c)
+            path = baseline[:, None] + alphas[None, :, None, None, None] * (x - baseline)[:, None]  # (n, m, h, w, c)
             flat = tf.reshape(path, [-1, *shape])
-            with tf.GradientTape() as tape:
+            with tf.GradientTape(persistent=with_reference, watch_accessed_variables=False) as tape:
                 tape.watch(flat)
                 logits = scores_model(tf.concat([flat, x], axis=0), training=False)
                 own = logits[n * self.steps:]
                 predicted = tf.argmax(own, axis=-1, output_type=tf.int32)
                 chosen = tf.where(targets < 0, predicted, targets)
-                per_row = tf.repeat(chosen, self.steps)
-                score = tf.reduce_sum(tf.gather(logits[: n * self.steps], per_row, axis=1, batch_dims=1))
-            gradients = tape.gradient(score, flat)
-            mean = tf.reduce_mean(tf.reshape(gradients, [n, self.steps, *shape]), axis=1)
+                target_score = score(logits, chosen, n)
+                reference_score = score(logits, predicted, n) if with_reference else None
+            mean = mean_over_path(tape.gradient(target_score, flat), n)
+            if with_reference:  # the predicted class at the same path points: one more backward pass
+                reference = mean_over_path(tape.gradient(reference_score, flat), n)
+                mean, own, chosen = (tf.concat([mean, reference], 0), tf.concat([own, own], 0),
+                                     tf.concat([chosen, predicted], 0))
+            del tape
             return mean, own, chosen
 
         spec = tf.TensorSpec([None, *shape], tf.float32)
-        self._run = tf.function(run, input_signature=[spec, spec, tf.TensorSpec([None], tf.int32)])
+        signature = [spec, spec, tf.TensorSpec([None], tf.int32)]
+        self._run = tf.function(lambda x, b, t: run(x, b, t, False), input_signature=signature)
+        self._run_with_reference = tf.function(lambda x, b, t: run(x, b, t, True), input_signature=signature)
 
-    def run(self, batch, baselines, targets=None) -> PathPass:
+    def run(self, batch, baselines, targets=None, with_reference: bool = False) -> PathPass:
+        """``with_reference``: also the predicted class's gradients along the same paths (one
+        forward pass, two backward passes): the pass then holds 2n items, the targets' first."""
         batch = np.asarray(batch, np.float32)
-        baselines = np.broadcast_to(np.asarray(baselines, np.float32), batch.shape)
+        baselines = np.ascontiguousarray(np.broadcast_to(np.asarray(baselines, np.float32), batch.shape))
         if targets is None:
             targets = -np.ones(len(batch), np.int32)
         targets = np.broadcast_to(np.asarray(targets, np.int32), (len(batch),)).copy()
-        mean, logits, chosen = self._run(batch, np.ascontiguousarray(baselines), targets)
-        return PathPass(batch, np.asarray(baselines), mean.numpy(), logits.numpy(), chosen.numpy())
+        run = self._run_with_reference if with_reference else self._run
+        mean, logits, chosen = run(batch, baselines, targets)
+        if with_reference:
+            batch, baselines = np.concatenate([batch, batch]), np.concatenate([baselines, baselines])
+        return PathPass(batch, baselines, mean.numpy(), logits.numpy(), chosen.numpy())
 
 
 class IntegratedGradients:
@@ -122,8 +140,8 @@ class IntegratedGradients:
             out[i] = blurred.reshape(item.shape)
         return out
 
-    def run(self, batch, targets=None) -> PathPass:
-        return self.passes.run(batch, self.baselines(batch), targets)
+    def run(self, batch, targets=None, with_reference: bool = False) -> PathPass:
+        return self.passes.run(batch, self.baselines(batch), targets, with_reference)
 
     @staticmethod
     def attributions(p: PathPass) -> np.ndarray:

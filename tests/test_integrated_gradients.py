@@ -173,3 +173,20 @@ def test_ig_is_not_built_until_asked(tiny_model_path, head_image):
     assert set(result.heatmaps) == {"gradcam", "gradcam++", "ig"} and engine._ig is not None
     with pytest.raises(ValueError):
         engine.explain(head_image.astype(np.float32), methods=("nope",))
+
+
+def test_reference_class_shares_the_path():
+    """with_reference: the predicted class's attributions from the same forward pass equal a
+    separate run for that class."""
+    from gradcam.integrated_gradients import IntegratedGradients
+
+    w = _weights(10)
+    x = _image(11)
+    ig = IntegratedGradients(_linear_model(w))
+    predicted = int(np.argmax(x.reshape(1, -1) @ w))
+    other = (predicted + 1) % 4
+    both = ig.run(x, [other], with_reference=True)
+    assert both.targets.tolist() == [other, predicted] and len(both.inputs) == 2
+    for item, c in enumerate((other, predicted)):
+        np.testing.assert_allclose(ig.attributions(both)[item, ..., 0], x[0, ..., 0] * w[:, c].reshape(SIZE, SIZE),
+                                   rtol=1e-5, atol=1e-6)

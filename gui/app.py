@@ -493,7 +493,7 @@ class App:
         window goes into the Window/level panel and is applied through ``set_window`` like a typed one.
         """
         loaded = self.loaded
-        window = loaded.scan.info.get("window") if loaded is not None and loaded.windowed else None
+        window = self._display_window()
         if window is None or window.get("center") is None or not window.get("width"):
             if phase == "start":
                 self.show_message("Right-drag window/level works on DICOM and NIfTI scans with a numeric window.",
@@ -519,11 +519,19 @@ class App:
         self.window_panel.width.set(f"{width:.6g}")
         self.window_panel.apply()
 
+    def _display_window(self) -> dict | None:
+        """The window the screen shows (the display slice's, where the display has its own window)."""
+        loaded = self.loaded
+        if loaded is None or not loaded.windowed:
+            return None
+        shown = getattr(loaded, "shown", None) or loaded.scan
+        return shown.info.get("window")
+
     def _preview_window(self, center: float, width: float) -> None:
         """Re-map the grey levels on screen as window (center, width) would show them (display only)."""
         import numpy as np
 
-        current = self.loaded.scan.info["window"]
+        current = self._display_window()
         c0, w0 = float(current["center"]), float(current["width"])
         values = (c0 - w0 / 2.0) + self.loaded.display.astype(np.float32) * (w0 / 255.0)  # back to modality units
         shown = np.clip((values - (center - width / 2.0)) * (255.0 / width), 0, 255).astype(np.uint8)

@@ -1,11 +1,15 @@
 """The keyboard: which keys do what, and when a key belongs to the widget with the focus instead.
 
-Shortcuts are bound on the main window, so they act whatever widget of it has
-the focus (a drop-down just used, a button, the image) and never in another
-window. Only three things keep a key for themselves: a text field being typed
-in (every plain key: typing ``-40`` as a window center changes no opacity), a
-focused slider (its arrow keys move it) and a focused button (Space presses it;
-``=`` still fits).
+Shortcuts act whatever widget of the main window has the focus (a drop-down
+just used, a button, a slider, the image) and never in another window. Only a
+text field being typed in keeps its keys (every plain key: typing ``-40`` as a
+window center changes no opacity); Control and function keys work there too.
+
+So that a focused widget's own key handling cannot come first (a focused
+slider moving itself on ←, a button pressed by Space), every widget of the
+main window gets the ``NeuroScanKeys`` binding tag in front of its class
+bindings; a shortcut that acts stops the event there. Buttons stay usable
+from the keyboard with Return.
 """
 
 from __future__ import annotations
@@ -52,8 +56,6 @@ MOUSE = [
 ]
 
 _TEXT_FIELDS = (tk.Entry, ttk.Entry, tk.Spinbox, tk.Text)  # ttk.Combobox and ttk.Spinbox are ttk.Entry
-_BUTTONS = (ttk.Button, ttk.Checkbutton, ttk.Radiobutton, tk.Button, tk.Checkbutton, tk.Radiobutton)
-_SLIDERS = (ttk.Scale, tk.Scale)
 
 
 def _state(widget) -> str:
@@ -85,21 +87,36 @@ def is_plain(sequence: str) -> bool:
 
 
 def wanted_by_widget(widget, sequence: str) -> bool:
-    """True when the focused ``widget`` should handle ``sequence`` itself."""
-    if is_plain(sequence) and is_typing(widget):
-        return True
-    if sequence in ("<Left>", "<Right>") and isinstance(widget, _SLIDERS):
-        return True  # a focused slider moves itself (the slice slider moves the slice already)
-    if sequence == "<space>" and isinstance(widget, _BUTTONS):
-        return True  # Space presses a focused button, as everywhere
-    return False
+    """True when the focused ``widget`` should handle ``sequence`` itself: a plain key in a text field."""
+    return is_plain(sequence) and is_typing(widget)
+
+
+TAG = "NeuroScanKeys"
 
 
 def bind(window, commands: dict) -> None:
-    """Bind each action of ``commands`` (action -> callable) on ``window`` with the rules above."""
+    """Bind each action of ``commands`` (action -> callable) on ``window`` and its widgets, ahead of their
+    class bindings (see the module's docstring)."""
     for action, command in commands.items():
         for sequence in BINDINGS[action]:
-            window.bind(sequence, lambda e, c=command, s=sequence: _dispatch(e, c, s))
+            handler = lambda e, c=command, s=sequence: _dispatch(e, c, s)  # noqa: E731
+            window.bind_class(TAG, sequence, handler)
+            window.bind(sequence, handler)  # the window itself, and any widget added later without the tag
+    for button in ("TButton", "TCheckbutton", "TRadiobutton"):  # Space fits the image: Return presses
+        for sequence in ("<Return>", "<KP_Enter>"):
+            window.bind_class(button, sequence, lambda e: e.widget.invoke())
+    tag_widgets(window)
+
+
+def tag_widgets(widget) -> None:
+    """Put the shortcut tag first on every widget inside ``widget`` (not inside other windows)."""
+    for child in widget.winfo_children():
+        if isinstance(child, tk.Toplevel) or isinstance(child, tk.Menu):
+            continue
+        tags = child.bindtags()
+        if TAG not in tags:
+            child.bindtags((TAG, *tags))
+        tag_widgets(child)
 
 
 def _dispatch(event, command, sequence):

@@ -6,6 +6,7 @@ Only this thread touches widgets. Workers return results on queues that
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import sys
@@ -16,9 +17,10 @@ from tkinter import ttk
 
 from core.paths import resource_path
 from core.version import APP_NAME, __version__
-from gradcam.overlay import COLORMAPS, overlay
+from gradcam.overlay import COLORMAPS, overlay, scale_caption, with_colorbar
 from gui import jobs, keys, theme
 from gui.canvas import ImageCanvas, ViewState
+from gui.colorbar import ColorBar
 from gui.controls import METHOD_NAMES, PREDICTED, ControlsPanel
 from gui.dialogs import FileDialogs, InfoWindow, ModelInfoWindow
 from gui.dnd import enable_file_drop
@@ -95,6 +97,8 @@ class App:
             "report": self._on_saved, "csv": self._on_saved, "listed": self._on_listed,
             "folder": self._on_folder_batch, "slices": self._on_slices,
         }
+        self._handlers["maps"] = self._on_method_maps  # a map computed on demand (Integrated Gradients)
+        self._maps_asked = set()  # (scan serial, class, method) on the worker now: asked once
         self.folder_run: FolderRun | None = None
         self.slice_predictions = None  # the last "Classify all slices" result (one Prediction per slice)
 
@@ -173,6 +177,8 @@ class App:
         # equal image columns, so both images keep the same size with or without it.
         self.colorbar_slot = ttk.Frame(self.view)
         self.colorbar_slot.grid(row=1, column=2, sticky="ns", padx=(px(6), 0))
+        self.colorbar = ColorBar(self.colorbar_slot)
+        self.colorbar.pack(fill="y", expand=True)
         self._apply_layout()
         self.slice_bar = SliceBar(body, on_slice=self.set_slice, on_all_slices=self.classify_all_slices)
         self.slice_bar.grid(row=1, column=0, sticky="ew")
@@ -642,13 +648,18 @@ class App:
         if analysis is None or not analysis.heatmaps or self.loaded is None:
             self.overlay_image = None
             self.heatmap_canvas.set_image(None)
+            self.colorbar.clear()
             self.menus.set_save_enabled(False)
             return
         method = self.vars.method.get()
         target = self.model.card.display_name(analysis.target_class)
+        if method not in analysis.heatmaps and method not in analysis.not_class_specific:
+            self._ask_method_maps(method)  # Integrated Gradients: computed when first shown, on the worker
+            return
         refusal = analysis.not_class_specific.get(method)
         if refusal:  # this method's map would look the same for any class: say so instead of showing it
             self.overlay_image = None
+            self.colorbar.clear()
             self.heatmap_canvas.set_image(None)
             self.heatmap_canvas.set_placeholder(refusal)
             self.heatmap_title.set(f"{METHOD_NAMES[method]} — {target}: not available")
@@ -659,6 +670,7 @@ class App:
         heatmap = analysis.heatmaps[method]
         self.overlay_image = overlay(self._display(), heatmap, alpha=alpha, colormap=self.vars.colormap.get())
         self.heatmap_canvas.set_image(self.overlay_image)
+        self.colorbar.show(self.vars.colormap.get(), self._scale_caption(), analysis.relative_peak.get(method))
         self.heatmap_title.set(f"{METHOD_NAMES[method]} — {target}")
         if self.message.text_var.get() in analysis.not_class_specific.values():  # another method's refusal
             self.show_message(f"{METHOD_NAMES[method]} explains {target}.")
@@ -668,6 +680,46 @@ class App:
                 "warning",
             )
         self.menus.set_save_enabled(True)
+
+    def _scale_caption(self) -> str:
+        """What 1 means on the colour bar: the predicted class's strongest evidence on this scan."""
+        return scale_caption(self.model.card.display_name(self.analysis.prediction.label))
+
+    def _ask_method_maps(self, method: str) -> None:
+        """Compute ``method``'s map for the class on screen on the model worker (once per scan and class)."""
+        analysis = self.analysis
+        self.overlay_image = None
+        self.heatmap_canvas.set_image(None)
+        self.colorbar.clear()
+        self.menus.set_save_enabled(False)
+        self.heatmap_canvas.set_placeholder(f"Computing {METHOD_NAMES[method]}…")
+        key = (self._scan_serial, analysis.target_class, method)
+        if key not in self._maps_asked:
+            self._maps_asked.add(key)
+            self._submit(self.model_worker, "maps", jobs.explain_method, self.model, self.loaded.scan.pixels,
+                         analysis.target_class, method, context=key)
+
+    def _on_method_maps(self, result, key) -> None:
+        self._maps_asked.discard(key)
+        serial, target_class, method = key
+        analysis = self.analysis
+        if serial != self._scan_serial or analysis is None or analysis.target_class != target_class:
+            return  # another scan, slice or class since
+        if not result.ok:
+            self.show_error(f"{METHOD_NAMES[method]} failed: {type(result.error).__name__}: {result.error}")
+            self.heatmap_canvas.set_placeholder(f"No {METHOD_NAMES[method]} map")
+            return
+        maps = result.value
+        if maps["refusal"]:
+            analysis.not_class_specific[method] = maps["refusal"]
+        else:
+            analysis.heatmaps[method] = maps["heatmap"]
+            analysis.all_zero[method] = maps["all_zero"]
+            analysis.relative_peak[method] = maps["relative_peak"]
+            analysis.timings_ms[method] = maps["ms"]
+            self.show_message(f"{METHOD_NAMES[method]} computed in {maps['ms']:.0f} ms.")
+        if self.vars.method.get() == method:
+            self._render_heatmap()
 
     def toggle_method(self) -> None:
         self.vars.method.set("gradcam++" if self.vars.method.get() == "gradcam" else "gradcam")
@@ -691,7 +743,8 @@ class App:
         self._saved_to(path)
         self._save_count += 1  # each save its own channel: a second save never cancels the first
         channel = f"save:{self._save_count}"
-        self._submit(self.io_worker, channel, jobs.save_image, self.overlay_image, path, context=path)
+        image = with_colorbar(self.overlay_image, self.vars.colormap.get(), self._scale_caption())  # labelled scale
+        self._submit(self.io_worker, channel, jobs.save_image, image, path, context=path)
 
     def _on_saved(self, result, path) -> None:
         what = {"report": "report", "csv": "table"}.get(result.channel.split(":")[0], "overlay image")
@@ -724,9 +777,12 @@ class App:
             overlay_rgb = np.stack([self.loaded.display] * 3, axis=-1)
         self._save_count += 1
         method = METHOD_NAMES[self.vars.method.get()] if self.overlay_image is not None else "No heatmap"
+        # the overlay's colour bar in the report too (none when the report shows the scan twice)
+        bar = {"colormap": self.vars.colormap.get(), "scale_label": self._scale_caption()} \
+            if self.overlay_image is not None else {}
         self._submit(
-            self.io_worker, f"report:{self._save_count}", jobs.save_report, path, self.loaded, overlay_rgb,
-            self.analysis, self.model.classifier, method, context=path,
+            self.io_worker, f"report:{self._save_count}", functools.partial(jobs.save_report, **bar), path,
+            self.loaded, overlay_rgb, self.analysis, self.model.classifier, method, context=path,
         )
 
     # ----- folders -------------------------------------------------------

@@ -11,7 +11,8 @@ from tkinter import ttk
 
 from gui import theme
 
-METHODS = (("gradcam", "Grad-CAM"), ("gradcam++", "Grad-CAM++"))
+# Integrated Gradients is computed when first shown (a 32-step pass); the other two come from one pass.
+METHODS = (("gradcam", "Grad-CAM"), ("gradcam++", "Grad-CAM++"), ("ig", "Integrated Gradients"))
 METHOD_NAMES = dict(METHODS)
 PREDICTED = "Predicted class"
 

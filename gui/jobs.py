@@ -68,13 +68,15 @@ class Analysis:
 
     prediction: object  # core.classifier.Prediction, calibrated
     target_class: str
-    heatmaps: dict = field(default_factory=dict)  # method -> (h, w) float32 in [0, 1]
+    # method -> (h, w) float32 in [0, 1], relative to the predicted class's strongest evidence on the scan
+    heatmaps: dict = field(default_factory=dict)
     all_zero: dict = field(default_factory=dict)
     timings_ms: dict = field(default_factory=dict)
     ood_warning: str | None = None  # "this does not look like a brain MRI" and kin (core.ood)
     abstain: bool = False  # not a brain MRI slice at all: no class is shown (core.ood.verdict_for)
     # method -> why its map cannot explain this (non-predicted) class: the window shows the reason instead
     not_class_specific: dict = field(default_factory=dict)
+    relative_peak: dict = field(default_factory=dict)  # method -> the map's peak on that scale (1: predicted)
 
 
 def load_model(model_path: str | None) -> LoadedModel:
@@ -153,10 +155,11 @@ def analyse(model: LoadedModel, pixels: np.ndarray, target_class: str | None, ch
         analysis = Analysis(
             result.prediction,
             result.target_class,
-            dict(result.heatmaps),
+            dict(result.relative_heatmaps),  # the honest scale: a weak class's map looks weak
             dict(result.all_zero),
             dict(result.timings_ms),
             not_class_specific=dict(result.not_class_specific),
+            relative_peak=dict(result.relative_peak),
         )
     prediction = analysis.prediction
     verdict = verdict_for(
@@ -178,8 +181,21 @@ def save_image(rgb: np.ndarray, path: str) -> str:
     return path
 
 
+def explain_method(model: LoadedModel, pixels: np.ndarray, target_class: str, method: str) -> dict:
+    """One more map on demand (Integrated Gradients: a 32-step pass, so not on every scan):
+    ``{"heatmap", "all_zero", "relative_peak", "refusal", "ms"}`` for ``target_class``."""
+    result = model.engine.explain(pixels, target_class=target_class, methods=(method,))
+    return {
+        "heatmap": result.relative_heatmaps[method],
+        "all_zero": result.all_zero[method],
+        "relative_peak": result.relative_peak[method],
+        "refusal": result.not_class_specific.get(method),
+        "ms": result.timings_ms.get(method, result.timings_ms["total"]),
+    }
+
+
 def save_report(path: str, loaded: LoadedScan, overlay_rgb: np.ndarray, analysis: Analysis, classifier,
-                method_name: str) -> str:
+                method_name: str, *, colormap: str | None = None, scale_label: str | None = None) -> str:
     """One-page PDF of what the window shows. The save dialog already asked before replacing."""
     from core.report import window_note, write_pdf_report
 
@@ -197,6 +213,7 @@ def save_report(path: str, loaded: LoadedScan, overlay_rgb: np.ndarray, analysis
             class_names={c: card.display_name(c) for c in classifier.classes},
             method_name=method_name, model_name=card.name, model_sha256=classifier.checksum,
             target_name=analysis.target_class, notes=notes, overwrite=True,
+            colormap=colormap, scale_label=scale_label,  # the overlay's colour bar, when it has one
         )
     except OSError as err:
         raise SaveError(f"{path}: cannot write file ({err.strerror or err})") from None

@@ -235,7 +235,9 @@ def test_save_overlay_writes_the_full_resolution_image(app, tmp_path):
     assert kind == "save_image" and asked["initialfile"].endswith(".png")
     pump_until(app.root, lambda: target.exists() and not app.busy, 30, "the saved file")
     saved = np.asarray(Image.open(target))
-    np.testing.assert_array_equal(saved, app.overlay_image)
+    height, width = app.overlay_image.shape[:2]
+    np.testing.assert_array_equal(saved[:, :width], app.overlay_image)  # the overlay, pixel for pixel,
+    assert saved.shape[0] == height and saved.shape[1] > width  # and its labelled colour bar on the right
     assert "Saved" in app.message.text_var.get()
 
     app.dialogs.answers.append(str(tmp_path / "no" / "such" / "folder.png"))

@@ -75,9 +75,19 @@ def read_nifti(path: str, window=None, volume_index: int | None = None) -> tuple
     3-D volume of a 4-D (or higher) file, from 0 (``None``: the first); such
     files say ``info["volume"]`` and ``info["volumes"]``.
     """
+    user_window = None if window is None else check_window(window)
+    slices, info, fmt, dtype = read_values(path, volume_index)
+    center, width = user_window or percentile_window(slices)
+    pixels = apply_window(slices, center, width)
+    info["window"] = window_info(center, width, "user" if user_window else "percentile")
+    return pixels, info, fmt, dtype
+
+
+def read_values(path: str, volume_index: int | None = None) -> tuple[np.ndarray, dict, str, str]:
+    """``read_nifti`` before the window: the (slices, rows, cols) float32 values in the file's
+    scaled units, reoriented for display, with the same info (less ``"window"``)."""
     import nibabel as nib
 
-    user_window = None if window is None else check_window(window)
     with _opened(path) as handle:
         klass = _image_class(path, handle)
         try:
@@ -112,17 +122,10 @@ def read_nifti(path: str, window=None, volume_index: int | None = None) -> tuple
     # (x: left->right, y: posterior->anterior, z) -> per slice (rows: anterior first,
     # cols: patient's right first): radiological display.
     slices = np.ascontiguousarray(ras[::-1, ::-1, :].transpose(2, 1, 0))
-    center, width = user_window or percentile_window(slices)
-    pixels = apply_window(slices, center, width)
-    info = {
-        "slices": int(slices.shape[0]),
-        "orientation": "RAS",
-        "display": "radiological",
-        "window": window_info(center, width, "user" if user_window else "percentile"),
-    }
+    info = {"slices": int(slices.shape[0]), "orientation": "RAS", "display": "radiological"}
     if extra:
         info["volume"], info["volumes"] = chosen, volumes
-    return pixels, info, f"NIfTI-{_version(klass)}", str(header.get_data_dtype())
+    return slices, info, f"NIfTI-{_version(klass)}", str(header.get_data_dtype())
 
 
 def _checked_volume(path: str, index: int | None, count: int) -> int:

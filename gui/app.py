@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from tkinter import ttk
 
 from core.paths import resource_path
+from core.series import Series
 from core.version import APP_NAME, __version__
 from gradcam.overlay import COLORMAPS, overlay, scale_caption, with_colorbar
 from gui import jobs, keys, theme
@@ -30,7 +31,7 @@ from gui.results import NOT_MRI_HEADLINE, ResultsPanel
 from gui.settings import Settings
 from gui.statusbar import DisclaimerBar, MessageBar, StatusBar
 from gui.texts import DISCLAIMER, about_text, shortcuts_text, slice_text
-from gui.volumepanel import PRESETS, SliceBar, WindowPanel
+from gui.volumepanel import PRESETS, SliceBar, WindowPanel, window_words
 from gui.widgets import ElidedLabel
 from gui.worker import Worker
 
@@ -101,6 +102,8 @@ class App:
         self._maps_asked = set()  # (scan serial, class, method) on the worker now: asked once
         self.folder_run: FolderRun | None = None
         self.slice_predictions = None  # the last "Classify all slices" result (one Prediction per slice)
+        self._handlers["volumes"] = self._on_volumes_listed  # File > Open folder: the series found
+        self.study = None  # (classifier volume, study record) of the last "Classify all slices"
 
         self._setup_root()
         self.colormaps = list(COLORMAPS)
@@ -180,7 +183,8 @@ class App:
         self.colorbar = ColorBar(self.colorbar_slot)
         self.colorbar.pack(fill="y", expand=True)
         self._apply_layout()
-        self.slice_bar = SliceBar(body, on_slice=self.set_slice, on_all_slices=self.classify_all_slices)
+        self.slice_bar = SliceBar(body, on_slice=self.set_slice, on_all_slices=self.classify_all_slices,
+                                  on_volume=self.set_volume)
         self.slice_bar.grid(row=1, column=0, sticky="ew")
         self.slice_bar.grid_remove()  # single images have no slices to move through
 
@@ -193,7 +197,7 @@ class App:
         side.columnconfigure(0, weight=1)
         self.controls = ControlsPanel(side, self.vars, self.colormaps, on_target=self.on_target_selected)
         self.controls.grid(row=1, column=0, sticky="new", pady=(px(10), 0))
-        self.window_panel = WindowPanel(side, on_window=self.set_window)
+        self.window_panel = WindowPanel(side, on_window=self.set_window, on_classify_shown=self._classify_shown_changed)
         self.window_panel.grid(row=2, column=0, sticky="new", pady=(px(10), 0))
         self.window_panel.grid_remove()  # only DICOM/NIfTI scans are windowed
         self.results.show_message("Loading model…")
@@ -333,14 +337,57 @@ class App:
             self.open_scan(path)
 
     def open_scan(self, path) -> None:
+        """Open a file, a DICOM series (``core.series.Series``), or a folder (its series)."""
+        if isinstance(path, Series):
+            self.show_message(f"Opening {path.name} ({len(path)} files)…")
+            self._submit(self.io_worker, "scan", jobs.read_scan, path, context=(path, False))
+            return
         path = str(path)
+        if os.path.isdir(path):
+            self.open_folder(path)
+            return
         self.show_message(f"Opening {os.path.basename(path)}…")
         # The same channel as a re-window: opening another scan makes a pending re-window stale.
         self._submit(self.io_worker, "scan", jobs.read_scan, path, context=(path, False))
 
     def on_dropped_paths(self, paths) -> None:
-        if paths:
-            self.open_scan(paths[0])  # one scan on screen at a time: the first dropped file
+        if len(paths) == 1 and not os.path.isdir(paths[0]):
+            self.open_scan(paths[0])  # one scan on screen at a time
+        elif paths:
+            self.open_folder(*paths)  # a folder, or several files (a series?): what they hold
+
+    def open_folder_dialog(self) -> None:
+        folder = self.dialogs.ask_open_folder(initialdir=self._last_dir)
+        if folder:
+            self.open_folder(folder)
+
+    def open_folder(self, *paths) -> None:
+        """The DICOM series and volumes in ``paths`` (folders, files, a DICOMDIR): one opens at once,
+        several are offered in a chooser."""
+        paths = [str(p) for p in paths]
+        where = paths[0] if len(paths) == 1 else f"{len(paths)} files"
+        self.show_message(f"Looking for DICOM series in {where}…")
+        self._submit(self.io_worker, "volumes", jobs.list_volumes, paths, context=where)
+
+    def _on_volumes_listed(self, result, where) -> None:
+        if not result.ok:
+            self.show_error(f"Cannot read {where}: {result.error}")
+            return
+        choices = result.value
+        if not choices:
+            self.show_error(f"No DICOM series, DICOM or NIfTI file in {where} (File ▸ Classify folder… "
+                            "classifies a folder of images).")
+            return
+        if len(choices) == 1:
+            self.open_scan(choices[0][0])
+            return
+        from gui.serieschooser import SeriesChooser
+
+        old = self.windows.get("series")
+        if old is not None and old.winfo_exists():
+            old.destroy()
+        self.windows["series"] = SeriesChooser(self.root, where, choices, on_open=self.open_scan)
+        self.show_message(f"{len(choices)} series and volumes in {where}: choose one.")
 
     def _on_scan(self, result, context) -> None:
         path, rewindow = context
@@ -352,8 +399,11 @@ class App:
             self.show_error(f"Cannot open scan: {result.error}")
             if self.loaded is None:  # nothing on screen (e.g. a scan named at launch): say it there too
                 self.scan_canvas.set_placeholder(f"Cannot open scan:\n{result.error}\n\nFile ▸ Open scan… (Ctrl+O)")
-            if not os.path.exists(path):
+            if isinstance(path, str) and not os.path.exists(path):
                 self.recent.remove(path)  # a recent entry whose file has gone
+            return
+        if rewindow is True and not self.window_panel.classify_shown.get():
+            self._show_window(result.value)  # display only: the classifier's input and its analysis stay
             return
         if not rewindow:
             self.view_state.reset()  # another scan: fitted, not zoomed into where the last one was
@@ -365,18 +415,27 @@ class App:
             window = scan.info["window"]
             text = f"center {window['center']:g}, width {window['width']:g}" if window["center"] is not None \
                 else window["source"]
-            self.show_message(f"Window {text} ({window['source']}); the classifier sees this window.")
+            if self.window_panel.classify_shown.get():
+                self.show_message(f"Window {text} ({window['source']}); the classifier sees this window, as asked.")
+            else:  # "Classify the displayed window" was just cleared: back to the default window
+                self.show_message(f"The classifier sees {window_words(window)} again; the display keeps its window.")
             if self.model is not None:
                 self._explain(self._current_target(), fresh=True)
             self._refresh_states()
             return
         self._last_dir = os.path.dirname(os.path.abspath(scan.path))
         self.settings.update(last_open_dir=self._last_dir)
-        self.recent.add(scan.path)
+        source = self.loaded.source
+        self.recent.add(source.path if isinstance(source, Series) else scan.path)  # a series: its folder
         self.vars.target.set(PREDICTED)
         self.window_panel.preset.set("File")
+        self.window_panel.set_modality(scan.info.get("modality"))  # no CT windows for an MR
+        notes = self.loaded.volume.info.get("notes") if self.loaded.volume is not None else None
+        if notes:  # a series that is split, not parallel, or has gaps: say so
+            self.show_message(f"{self.loaded.name}: " + "; ".join(notes) + ".", "warning")
+        elif self.model is not None:
+            self.show_message(f"Opened {self.loaded.name}; analysing…")
         if self.model is not None:
-            self.show_message(f"Opened {scan.name}; analysing…")
             self._explain(None, fresh=True)
         else:
             if self.model_error:
@@ -396,20 +455,20 @@ class App:
         self.heatmap_canvas.set_image(None)
         scan = loaded.scan
         where = f" — {slice_text(loaded.index, loaded.slices)}" if loaded.slices > 1 else ""
-        self.scan_title.set(f"Scan — {scan.name}{where}")
+        if loaded.volumes > 1:  # 4-D NIfTI: which volume is shown and classified
+            where += f" — volume {loaded.volume_index} (0–{loaded.volumes - 1})"
+        self.scan_title.set(f"Scan — {loaded.name}{where}")
         self.heatmap_title.set("Heatmap")
-        self.status.file_var.set(scan.name)
+        self.status.file_var.set(loaded.name)
         self.status.size_var.set(f"{scan.width}×{scan.height} px · {scan.format} · {loaded.file_bytes / 1024:.0f} KB")
         if loaded.slices > 1:
             self.slice_bar.show(loaded.index, loaded.slices)
+            self.slice_bar.show_volume(loaded.volume_index, loaded.volumes)
+            self.slice_bar.show_study(*self._study_line())
             self.slice_bar.grid()
         else:
             self.slice_bar.grid_remove()
-        if loaded.windowed:
-            self.window_panel.show(scan.info["window"])
-            self.window_panel.grid()
-        else:
-            self.window_panel.grid_remove()
+        self._show_windows()
         plot = self.windows.get("slices")
         if plot is not None and plot.winfo_exists() and loaded.slices == len(plot.predictions):
             plot.mark(loaded.index)
@@ -434,12 +493,80 @@ class App:
             self.set_slice(self.loaded.index + delta)
 
     def set_window(self, window) -> None:
-        """Re-read the volume with ``window`` ((center, width), None = the file's, "auto") and re-classify."""
-        if self.loaded is None or not self.loaded.windowed:
+        """Show the volume in ``window`` ((center, width), None = the file's, "auto", "full").
+
+        Display only: the classifier keeps each slice's default window (and the analysis stays),
+        unless "Classify the displayed window" is ticked; then the slice is classified again."""
+        loaded = self.loaded
+        if loaded is None or not loaded.windowed:
             return
-        path = self.loaded.scan.path
+        source = loaded.source if loaded.source is not None else loaded.scan.path
         self.show_message("Applying the window…")
-        self._submit(self.io_worker, "scan", jobs.read_scan, path, window, self.loaded.index, context=(path, True))
+        shown = self.window_panel.classify_shown.get()
+        self._submit(self.io_worker, "scan", jobs.read_scan, source, window, loaded.index, loaded.volume_index,
+                     None if shown else loaded.volume, shown, context=(source, True))
+
+    def _show_window(self, loaded: jobs.LoadedScan) -> None:
+        """The same scan in another display window: the screen changes, the classifier's input does not."""
+        self.loaded = loaded
+        self.scan_canvas.set_image(self._display())
+        self._show_windows()
+        self._render_heatmap()  # the overlay drawn over the newly windowed image
+        shown = loaded.shown.info["window"]
+        self.show_message(f"Showing {window_words(shown)}; display only: the classifier still sees "
+                          f"{window_words(loaded.scan.info['window'])}.")
+        self._refresh_states()
+
+    def _show_windows(self) -> None:
+        """The window panel (display window, which window the classifier sees) and the results' line."""
+        loaded = self.loaded
+        if loaded.windowed:
+            self.window_panel.show(loaded.shown.info["window"], loaded.scan.info["window"])
+            self.window_panel.grid()
+            asked = " (the displayed window, as asked)" if self.window_panel.classify_shown.get() else ""
+            self.results.show_model_window(f"Model input: {window_words(loaded.scan.info['window'])}{asked}")
+        else:
+            self.window_panel.grid_remove()
+            self.results.show_model_window(None)
+
+    def _classify_shown_changed(self) -> None:
+        """The option "Classify the displayed window" was ticked or cleared: read and classify again."""
+        loaded = self.loaded
+        if loaded is None or not loaded.windowed:
+            return
+        window = loaded.shown.info["window"]
+        chosen = (window["center"], window["width"]) if window.get("source") == "user" else None
+        source = loaded.source if loaded.source is not None else loaded.scan.path
+        shown = bool(self.window_panel.classify_shown.get())
+        self.show_message("Classifying the displayed window…" if shown else "Classifying the default window…")
+        # "reclassify": the classifier's input changes either way, so the slice is classified again.
+        self._submit(self.io_worker, "scan", jobs.read_scan, source, chosen, loaded.index, loaded.volume_index,
+                     None, shown, context=(source, "reclassify"))
+
+    def set_volume(self, volume_index: int) -> None:
+        """4-D NIfTI: show and classify volume ``volume_index`` (same slice, default window)."""
+        loaded = self.loaded
+        if loaded is None or loaded.volume_index is None or volume_index == loaded.volume_index:
+            return
+        self.show_message(f"Reading volume {volume_index} of {loaded.volumes}…")
+        self._submit(self.io_worker, "scan", jobs.read_scan, loaded.source, None, loaded.index, int(volume_index),
+                     context=(loaded.source, False))
+
+    def _study_for(self, loaded) -> dict | None:
+        """The study record of ``loaded``'s volume, if "Classify all slices" ran on it."""
+        if self.study is None or loaded is None or self.study[0] is not loaded.volume:
+            return None
+        return self.study[1]
+
+    def _study_line(self) -> tuple:
+        """(text, evidence slices) for the slice bar's second row: the study verdict, else series notes."""
+        from gui.volumepanel import study_headline
+
+        study = self._study_for(self.loaded)
+        if study is not None:
+            return study_headline(study, self.model.card.display_name), study["evidence_slices"]
+        notes = self.loaded.volume.info.get("notes") if self.loaded.volume is not None else None
+        return ("Series: " + "; ".join(notes) if notes else None), ()
 
     def reset_window(self) -> None:
         if self.loaded is not None and self.loaded.windowed:
@@ -470,12 +597,13 @@ class App:
         if self.loaded is None or not self.loaded.windowed:
             self.show_message("Window presets apply to DICOM and NIfTI scans.", "warning")
             return
-        names = list(PRESETS)
+        presets = self.window_panel.presets  # this scan's modality's presets (CT windows only for CT)
+        names = list(presets)
         if not 1 <= number <= len(names):
             self.show_message(f"There is no window preset {number}: the Preset list has {len(names)}.", "warning")
             return
         self.window_panel.preset.set(names[number - 1])
-        self.set_window(PRESETS[names[number - 1]])
+        self.set_window(presets[names[number - 1]])
 
     def _on_pointer(self, col, row) -> None:
         """The image pixel under the pointer, and its value, in the status bar."""
@@ -569,11 +697,12 @@ class App:
 
     def classify_all_slices(self) -> None:
         if self.model is None or self.loaded is None or self.loaded.slices <= 1:
-            self.show_error("Classify all slices needs a multi-slice scan (DICOM multi-frame, NIfTI) and a model.")
+            self.show_error("Classify all slices needs a multi-slice scan (DICOM series or multi-frame, NIfTI) "
+                            "and a model.")
             return
-        volume = self.loaded.volume
+        volume = self.loaded.volume  # the classifier's: default windows (or the displayed one, if asked)
         self.show_message(f"Classifying all {len(volume)} slices…")
-        self._submit(self.model_worker, "slices", jobs.classify_slices, self.model, volume.pixels, context=volume)
+        self._submit(self.model_worker, "slices", jobs.classify_slices, self.model, volume, context=volume)
 
     def _on_slices(self, result, volume) -> None:
         if self.loaded is None or self.loaded.volume is not volume:
@@ -583,17 +712,20 @@ class App:
             return
         from gui.sliceplot import SlicePlotWindow  # matplotlib only when first asked for
 
-        self.slice_predictions = result.value
+        self.slice_predictions = result.value.predictions
+        self.study = (volume, result.value.study)  # the study verdict, as `predict` prints it
         old = self.windows.get("slices")
         if old is not None and old.winfo_exists():
             old.destroy()
         card = self.model.card
         self.windows["slices"] = SlicePlotWindow(
-            self.root, self.loaded.scan.name, result.value, self.model.classifier.classes, card.display_name,
-            self.loaded.index, on_pick=self.set_slice,
+            self.root, self.loaded.name, self.slice_predictions, self.model.classifier.classes, card.display_name,
+            self.loaded.index, on_pick=self.set_slice, study=result.value.study,
         )
-        self.show_message(f"Classified {len(result.value)} slices in {result.elapsed_ms / 1000:.1f} s; "
-                          "click the plot to show a slice.")
+        self.slice_bar.show_study(*self._study_line())
+        self._refresh_states()
+        self.show_message(f"Classified {len(self.slice_predictions)} slices in {result.elapsed_ms / 1000:.1f} s. "
+                          f"{self._study_line()[0]}. Click the plot to show a slice.")
 
     # ----- explanation ---------------------------------------------------
 
@@ -782,7 +914,8 @@ class App:
             if self.overlay_image is not None else {}
         self._submit(
             self.io_worker, f"report:{self._save_count}", functools.partial(jobs.save_report, **bar), path,
-            self.loaded, overlay_rgb, self.analysis, self.model.classifier, method, context=path,
+            self.loaded, overlay_rgb, self.analysis, self.model.classifier, method, self._study_for(self.loaded),
+            bool(self.window_panel.classify_shown.get()), context=path,
         )
 
     # ----- folders -------------------------------------------------------

@@ -60,6 +60,12 @@ class FileDialogs:
             parent=parent or self.parent, title="Classify folder", initialdir=initialdir, mustexist=True
         ) or None
 
+    def ask_open_folder(self, initialdir: str | None = None, parent=None) -> str | None:
+        """A folder of DICOM files (or holding a DICOMDIR) to open as series."""
+        return filedialog.askdirectory(
+            parent=parent or self.parent, title="Open folder (DICOM series)", initialdir=initialdir, mustexist=True
+        ) or None
+
     def ask_yes_no(self, title: str, message: str, parent=None) -> bool:
         return bool(messagebox.askyesno(title, message, parent=parent or self.parent, icon="warning"))
 

@@ -15,9 +15,10 @@ import numpy as np
 
 from core.errors import ModelError, ScanError
 from core.io import Scan, load_scan
-from core.volume import Volume, load_volume, volume_format
+from core.volume import Series, Volume, load_volume, volume_format
 
 AUTO_WINDOW = "auto"  # ``read_scan(window=AUTO_WINDOW)``: the 0.5-99.5 percentile window of the data
+FULL_WINDOW = "full"  # ``read_scan(window=FULL_WINDOW)``: the whole range of the data (min to max)
 FOLDER_BATCH = 16  # files per model-worker job when classifying a folder (cancel is checked between)
 
 
@@ -42,11 +43,19 @@ class LoadedModel:
 
 @dataclass
 class LoadedScan:
+    """A scan on screen. ``scan``/``volume`` are what the classifier sees: each slice in its default
+    window (the file's VOI LUT or window, else the percentile window), whatever the display shows;
+    ``display_volume`` is the volume in the window chosen for the screen (``None``: the same)."""
+
     scan: Scan
     display: np.ndarray  # uint8 (h, w), what the screen shows
     file_bytes: int
-    volume: Volume | None = None  # every slice (DICOM, NIfTI), windowed alike; None for ordinary images
+    volume: Volume | None = None  # every slice (DICOM, NIfTI, a DICOM series), windowed alike; None for images
     index: int = 0  # which slice of ``volume`` ``scan`` is
+    display_volume: Volume | None = None  # the volume in the display window, when it differs from ``volume``
+    source: object = None  # what was opened: a path or a core.series.Series
+    volume_index: int | None = None  # which volume of a 4-D NIfTI (None: not 4-D)
+    display_scan: Scan | None = None  # the slice in the display window, when it differs from ``scan``
 
     @property
     def slices(self) -> int:
@@ -56,10 +65,27 @@ class LoadedScan:
     def windowed(self) -> bool:
         return "window" in self.scan.info
 
+    @property
+    def shown(self) -> Scan:
+        """The slice as the screen shows it (its ``info["window"]`` is the display window)."""
+        return self.display_scan if self.display_scan is not None else self.scan
+
+    @property
+    def volumes(self) -> int:
+        """How many volumes the file holds (4-D NIfTI), else 1."""
+        return int(self.scan.info.get("volumes", 1))
+
+    @property
+    def name(self) -> str:
+        """A file's name, or a DICOM series' (``<folder> · series N``)."""
+        return self.volume.name if self.volume is not None and self.volume.files else self.scan.name
+
     def at(self, index: int) -> "LoadedScan":
-        """Another slice of the same volume: no file access, same window."""
+        """Another slice of the same volume: no file access, same windows."""
         scan = self.volume.scan(index)
-        return LoadedScan(scan, scan.display_uint8(), self.file_bytes, self.volume, index)
+        shown = self.display_volume.scan(index) if self.display_volume is not None else None
+        return LoadedScan(scan, (shown or scan).display_uint8(), self.file_bytes, self.volume, index,
+                          self.display_volume, self.source, self.volume_index, shown)
 
 
 @dataclass
@@ -108,38 +134,60 @@ def _warm_up(model: LoadedModel) -> None:
         pass
 
 
-def read_scan(path: str, window=None, index: int | None = None) -> LoadedScan:
-    """An ordinary image, or a whole volume read once (``index``: slice shown, None = middle).
+def read_scan(path, window=None, index: int | None = None, volume_index: int | None = None,
+              model_volume: Volume | None = None, classify_shown: bool = False) -> LoadedScan:
+    """An ordinary image, or a whole volume (a file or a ``core.series.Series``) read once
+    (``index``: slice shown, None = middle; ``volume_index``: the volume of a 4-D NIfTI).
 
-    ``window``: ``(center, width)``, ``None`` (the file's own, else percentile) or
-    ``AUTO_WINDOW`` (the percentile window of the data even when the file has one).
+    ``window`` is the *display* window: ``(center, width)``, ``None`` (the file's own, else
+    percentile), ``AUTO_WINDOW`` (the percentile window of the data even when the file has
+    one) or ``FULL_WINDOW`` (its whole range). The classifier's volume keeps the default
+    window (``model_volume``, when the caller has it already, else read here) unless
+    ``classify_shown`` (the option "classify the displayed window").
     """
-    from core.io import _check_file
+    from core.io import check_file
 
-    _check_file(path)  # before sniffing the content: a FIFO would block the read for ever
-    if volume_format(path) is None:
-        scan = load_scan(path)
-        return LoadedScan(scan, scan.display_uint8(), os.path.getsize(path))
-    if window == AUTO_WINDOW:
-        window = auto_window(path)
-    volume = load_volume(path, window=window)
+    series = isinstance(path, Series)
+    if not series:
+        check_file(path)  # before sniffing the content: a FIFO would block the read for ever
+        if volume_format(path) is None:
+            scan = load_scan(path)
+            return LoadedScan(scan, scan.display_uint8(), os.path.getsize(path), source=path)
+    if window in (AUTO_WINDOW, FULL_WINDOW):
+        window = auto_window(path, full=window == FULL_WINDOW, volume_index=volume_index)
+    shown = load_volume(path, window=window, volume_index=volume_index)
+    if window is None or classify_shown:
+        volume, shown = shown, None
+    else:
+        volume = model_volume if model_volume is not None else load_volume(path, volume_index=volume_index)
     if index is not None:
         index = min(max(0, int(index)), len(volume) - 1)  # same file, maybe another window: keep the slice
-    scan = volume.scan(index)
     chosen = len(volume) // 2 if index is None else index
-    return LoadedScan(scan, scan.display_uint8(), os.path.getsize(path), volume, chosen)
+    scan = volume.scan(chosen)
+    display_scan = shown.scan(chosen) if shown is not None else None
+    size = sum(os.path.getsize(f) for f in path.files) if series else os.path.getsize(path)
+    return LoadedScan(scan, (display_scan or scan).display_uint8(), size, volume, chosen, shown, path,
+                      volume.info.get("volume"), display_scan)
 
 
-def auto_window(path: str) -> tuple[float, float]:
-    """The 0.5-99.5 percentile window of a DICOM/NIfTI file's values (modality units)."""
+def auto_window(path, full: bool = False, volume_index: int | None = None) -> tuple[float, float]:
+    """The 0.5-99.5 percentile window (``full``: the min-max window) of a DICOM/NIfTI file's or a
+    DICOM series' values (modality units)."""
     from core.window import percentile_window
 
-    if volume_format(path) == "dicom":
+    if isinstance(path, Series) or volume_format(path) == "dicom":
         from core.dicom import modality_values
 
-        return percentile_window(modality_values(path))
-    window = load_volume(path).windows[0]  # NIfTI: the automatic window is the percentile one
-    return window["center"], window["width"]
+        files = path.files if isinstance(path, Series) else [path]
+        values = np.concatenate([modality_values(f).ravel() for f in files])
+    else:
+        from core.nifti import read_values
+
+        values = read_values(path, volume_index)[0]
+    if not full:
+        return percentile_window(values)
+    low, high = float(np.min(values)), float(np.max(values))
+    return (low + high) / 2.0, max(high - low, 1e-6)
 
 
 def analyse(model: LoadedModel, pixels: np.ndarray, target_class: str | None, chroma: float | None = None) -> Analysis:
@@ -195,17 +243,28 @@ def explain_method(model: LoadedModel, pixels: np.ndarray, target_class: str, me
 
 
 def save_report(path: str, loaded: LoadedScan, overlay_rgb: np.ndarray, analysis: Analysis, classifier,
-                method_name: str, *, colormap: str | None = None, scale_label: str | None = None) -> str:
-    """One-page PDF of what the window shows. The save dialog already asked before replacing."""
+                method_name: str, study: dict | None = None, classify_shown: bool = False, *,
+                colormap: str | None = None, scale_label: str | None = None) -> str:
+    """One-page PDF of what the window shows. The save dialog already asked before replacing.
+    ``study``: the study record of this volume (``classify_slices``), for its verdict lines."""
     from core.report import window_note, write_pdf_report
 
     scan = loaded.scan
     notes = []
     if loaded.slices > 1:
         notes.append(f"Slice {loaded.index} of {loaded.slices}, counted from 0 ({scan.format})")
+    if loaded.volumes > 1:
+        notes.append(f"Volume {loaded.volume_index} of {loaded.volumes} (4-D NIfTI), counted from 0")
     if window_note(scan.info):
-        notes.append(window_note(scan.info))
-    notes.append(f"File: {scan.name}")
+        notes.append("Model input " + window_note(scan.info)[0].lower() + window_note(scan.info)[1:]
+                     + ("  (the displayed window, as asked)" if classify_shown else ""))
+    if loaded.display_scan is not None and window_note(loaded.display_scan.info):
+        notes.append("Shown " + window_note(loaded.display_scan.info)[0].lower()
+                     + window_note(loaded.display_scan.info)[1:] + " (display only)")
+    if study is not None:
+        notes.extend(study_lines(study, {c: classifier.card.display_name(c) for c in classifier.classes}))
+    notes.append(f"File: {scan.name}" if loaded.volume is None or not loaded.volume.files
+                 else f"Series: {loaded.name} ({len(loaded.volume.files)} files); this slice: {scan.name}")
     card = classifier.card
     try:
         return write_pdf_report(
@@ -273,11 +332,72 @@ def write_csv(path: str, records, classes) -> str:
     return path
 
 
-def classify_slices(model: LoadedModel, pixels: np.ndarray, batch_size: int = 32) -> list:
-    """A prediction for every slice of a volume (``(n, h, w)`` pixels as shown)."""
+@dataclass
+class SliceResults:
+    """"Classify all slices": one prediction and one ``predict``-shaped record per slice, and the
+    study record ``predict`` prints for the volume (``core.study``: verdict, evidence slices)."""
+
+    predictions: list
+    records: list
+    study: dict
+
+
+def classify_slices(model: LoadedModel, volume: Volume, batch_size: int = 32) -> SliceResults:
+    """Every slice of ``volume`` (the classifier's volume: default windows), judged as ``predict`` does."""
+    from core.cli import _image_checks, _judge, _scan_fields, _study_fields, _study_record
+
     classifier = model.classifier
-    predictions = []
-    for start in range(0, len(pixels), batch_size):
-        batch, _ = classifier.preprocess(list(pixels[start:start + batch_size]))
-        predictions.extend(classifier.predict_batch(batch))
-    return predictions
+    predictions, records = [], []
+    for start in range(0, len(volume), batch_size):
+        scans = [volume.scan(i) for i in range(start, min(start + batch_size, len(volume)))]
+        batch, _ = classifier.preprocess([scan.pixels for scan in scans])
+        for scan, prediction in zip(scans, classifier.predict_batch(batch)):
+            record = prediction.as_json(volume.path)
+            record.update(_scan_fields(scan, True))
+            _judge(record, prediction, _image_checks(scan), classifier.card.data)
+            predictions.append(prediction)
+            records.append(record)
+    study = _study_record(volume.path, _study_fields(volume), records, classifier)
+    return SliceResults(predictions, records, study)
+
+
+def study_lines(study: dict, display_name: dict) -> list:
+    """The study verdict in words, for the report and the window."""
+    evidence = ", ".join(str(i) for i in study["evidence_slices"]) or "none"
+    if study["label"] is None:
+        head = f"Study verdict (all {study['slices']} slices): no classification (no slice looks like a brain MRI)"
+    else:
+        head = (f"Study verdict (all {study['slices']} slices): {display_name.get(study['label'], study['label'])} "
+                f"{study['confidence']:.1%}")
+    lines = [head, f"Evidence slices (from 0): {evidence}"]
+    if study.get("isolated_slices"):
+        lines.append("Not counted, worth a look: slices " + ", ".join(str(i) for i in study["isolated_slices"]))
+    if study.get("warning"):
+        lines.append("Study warning: " + study["warning"])
+    return lines
+
+
+def list_volumes(paths) -> list:
+    """What File > Open folder offers: every DICOM series and multi-slice file (NIfTI, multi-frame
+    DICOM) under ``paths``, as ``(source, description)`` in the order found."""
+    from core.series import discover
+    from core.volume import count_slices
+
+    found = []
+    for source, error, kind in discover(paths):
+        if error is not None or kind is None:
+            continue
+        if kind == "series":
+            words = [source.modality or "DICOM", f"{len(source)} slices", f"{source.cols}×{source.rows}"]
+            if source.description:
+                words.insert(1, source.description)
+            found.append((source, f"{source.name} — " + " · ".join(words)))
+            continue
+        try:
+            count = count_slices(source)
+        except ScanError:
+            continue
+        if count > 1 or kind == "dicom":
+            found.append((source, f"{os.path.basename(source)} — {'NIfTI' if kind == 'nifti' else 'DICOM'}"
+                                  f" · {count} slice{'s' if count > 1 else ''}"))
+    return found

@@ -16,6 +16,8 @@ class MenuBar:
         self.file = tk.Menu(self.bar, tearoff=False)
         self.recent = tk.Menu(self.file, tearoff=False, postcommand=self.rebuild_recent)
         self.file.add_command(label="Open scan…", accelerator="Ctrl+O", command=app.open_scan_dialog)
+        # A folder of DICOM files (or a DICOMDIR): its series, each as one volume (a chooser if several).
+        self.file.add_command(label="Open folder…", command=app.open_folder_dialog)
         self.file.add_cascade(label="Open recent", menu=self.recent)
         self.file.add_command(label="Save overlay image…", accelerator="Ctrl+S", command=app.save_overlay)
         self.save_index = self.file.index("end")

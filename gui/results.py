@@ -12,6 +12,7 @@ LOW_CONFIDENCE_TEXT = "Low confidence: review by a specialist"
 UNTRAINED_TEXT = "Untrained placeholder model: its predictions mean nothing"
 # Shown in place of a class where the scan is not a brain MRI slice at all (core.ood abstains).
 NOT_MRI_HEADLINE = "Not a brain MRI slice — no classification"
+MODEL_WINDOW_ROW = 40  # below any number of class bars (they start at row 4)
 
 
 class ResultsPanel(ttk.LabelFrame):
@@ -50,6 +51,19 @@ class ResultsPanel(ttk.LabelFrame):
         self.bind("<Configure>", self._rewrap)
         self._bars: dict[str, tuple[ttk.Progressbar, tk.StringVar]] = {}
         self._bar_widgets: list[tk.Widget] = []
+        # Which window the classifier's input had (DICOM, NIfTI): below the bars, empty for other images.
+        self.model_window_var = tk.StringVar(value="")
+        self.model_window_label = ttk.Label(self, textvariable=self.model_window_var, style="Muted.TLabel",
+                                            wraplength=theme.px(self, 260))
+        self.model_window_label.grid(row=MODEL_WINDOW_ROW, column=0, columnspan=3, sticky="w",
+                                     pady=(theme.px(self, 4), 0))
+        self.model_window_var.trace_add("write", lambda *_: self.model_window_label.grid()
+                                        if self.model_window_var.get() else self.model_window_label.grid_remove())
+        self.model_window_label.grid_remove()
+
+    def show_model_window(self, text: str | None) -> None:
+        """``Model input: the file's window (center 900, width 1400)``; None or "" hides the line."""
+        self.model_window_var.set(text or "")
 
     def _rewrap(self, event) -> None:
         for label in (self.class_label, self.confidence_label, self.warning_label, self.notice_label):

@@ -53,6 +53,9 @@ class FakeDialogs:
     def ask_directory(self, **kwargs):
         return self._next("directory", kwargs)
 
+    def ask_open_folder(self, **kwargs):
+        return self._next("open_folder", kwargs)
+
     def ask_yes_no(self, title, message, parent=None):
         self.asked.append(("yes_no", {"title": title, "message": message, "parent": parent}))
         return self.yes_no.pop(0) if self.yes_no else True

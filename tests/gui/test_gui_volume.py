@@ -98,8 +98,9 @@ def test_classify_all_slices_plots_one_result_per_slice(app, nifti_path):
     plot.destroy()
 
 
-def test_window_change_rewindows_the_display_and_the_classifier_input(app, reference, tmp_path):
+def test_window_level_is_display_only_unless_asked(app, reference, tmp_path):
     from core.io import load_scan
+    from gui.jobs import auto_window
 
     yy, xx = np.mgrid[:64, :64]
     pixels = (200 + 1500 * np.exp(-(((xx - 30) / 12.0) ** 2 + ((yy - 34) / 12.0) ** 2))).astype(np.uint16)
@@ -109,37 +110,56 @@ def test_window_change_rewindows_the_display_and_the_classifier_input(app, refer
     assert app.loaded.slices == 1 and not app.slice_bar.winfo_ismapped()
     assert app.window_panel.winfo_ismapped()
     assert (app.window_panel.center.get(), app.window_panel.width.get()) == ("900", "1400")
-    assert "The classifier sees this window" in app.window_panel.source.get()
-    before = app.scan_canvas.image.copy()
+    assert "Brain 40/80" not in app.window_panel.preset_box["values"]  # no CT windows for an MR
+    said = "the file's window (center 900, width 1400)"
+    assert app.window_panel.source.get() == f"Display only: the classifier sees {said}."
+    assert app.results.model_window_var.get() == f"Model input: {said}"
+    default = load_scan(path)  # the file's own window: what the classifier sees
+    expected = reference.predict_pixels([default.pixels])[0]
+    assert app.analysis.prediction.probabilities == pytest.approx(expected.probabilities, abs=1e-5)
+    before, analysis = app.scan_canvas.image.copy(), app.analysis
 
     app.window_panel.center.set("400")
     app.window_panel.width.set("500")
     app.window_panel.center_entry.focus_force()
     pump(app.root, 0.05)
     app.window_panel.center_entry.event_generate("<Return>")  # typing in the field: no slice/opacity keys
-    idle(app, "the re-windowed scan and its analysis")
+    idle(app, "the re-windowed display")
     windowed = load_scan(path, window=(400, 500))
-    assert not np.array_equal(app.scan_canvas.image, before)
+    np.testing.assert_array_equal(app.scan_canvas.image, windowed.display_uint8())  # the screen changed
+    np.testing.assert_array_equal(app.loaded.scan.pixels, default.pixels)  # the classifier's input did not
+    assert app.analysis is analysis  # nor its result: no new analysis at all
+    assert app.loaded.shown.info["window"]["source"] == "user"
+    assert app.window_panel.source.get() == f"Display only: the classifier sees {said}."
+    assert "display only" in app.message.text_var.get()
+
+    app.window_panel.classify_shown_button.invoke()  # the old behaviour, asked for explicitly
+    idle(app, "the displayed window classified")
+    assert app.window_panel.classify_shown.get()
     np.testing.assert_array_equal(app.loaded.scan.pixels, windowed.pixels)
+    shown = reference.predict_pixels([windowed.pixels])[0]
+    assert app.analysis.prediction.probabilities == pytest.approx(shown.probabilities, abs=1e-5)
+    assert app.window_panel.source.get().startswith("The classifier sees this window: the window chosen here")
+    assert app.results.model_window_var.get().endswith("(the displayed window, as asked)")
+    app.window_panel.classify_shown_button.invoke()  # off again: the default window, display kept
+    idle(app, "the default window classified again")
+    np.testing.assert_array_equal(app.loaded.scan.pixels, default.pixels)
     np.testing.assert_array_equal(app.scan_canvas.image, windowed.display_uint8())
-    expected = reference.predict_pixels([windowed.pixels])[0]
     assert app.analysis.prediction.probabilities == pytest.approx(expected.probabilities, abs=1e-5)
-    assert app.loaded.scan.info["window"]["source"] == "user"
 
     app.window_panel.preset.set("Auto (percentile)")
     app.window_panel.preset_box.event_generate("<<ComboboxSelected>>")
     idle(app, "the percentile window")
-    assert app.loaded.scan.info["window"]["source"] == "user"
-    from gui.jobs import auto_window
-
     center, width = auto_window(path)  # 0.5-99.5 percentiles of the data, not the file's 900/1400
-    assert app.loaded.scan.info["window"]["center"] == pytest.approx(center, abs=1e-3)
-    np.testing.assert_array_equal(app.loaded.scan.pixels, load_scan(path, window=(center, width)).pixels)
+    assert app.loaded.shown.info["window"]["center"] == pytest.approx(center, abs=1e-3)
+    np.testing.assert_array_equal(app.scan_canvas.image, load_scan(path, window=(center, width)).display_uint8())
+    np.testing.assert_array_equal(app.loaded.scan.pixels, default.pixels)
 
     key(app, "<Key-r>")  # reset: the file's own window again
     idle(app, "the reset window")
     np.testing.assert_array_equal(app.scan_canvas.image, before)
-    assert app.loaded.scan.info["window"]["source"] == "file"
+    assert app.loaded.shown.info["window"]["source"] == "file"
+    assert app.analysis.prediction.probabilities == pytest.approx(expected.probabilities, abs=1e-5)
 
 
 def test_export_report_writes_a_one_page_pdf(app, tmp_path):
@@ -158,6 +178,19 @@ def test_export_report_writes_a_one_page_pdf(app, tmp_path):
         assert f"Predicted: {label}" in text
         assert app.model.classifier.checksum in text.replace("\n", "")
         assert "not a diagnosis" in text
+
+
+def test_ct_scans_get_ct_presets(app, tmp_path):
+    path = make_dicom(tmp_path / "ct.dcm", np.full((32, 32), 1024, np.uint16), Modality="CT",
+                      RescaleSlope=1, RescaleIntercept=-1024)
+    app.open_scan(path)
+    idle(app, "the CT")
+    assert "Brain 40/80" in app.window_panel.preset_box["values"]
+    app.window_panel.preset.set("Brain 40/80")
+    app.window_panel.preset_box.event_generate("<<ComboboxSelected>>")
+    idle(app, "the brain window")
+    assert (app.loaded.shown.info["window"]["center"], app.loaded.shown.info["window"]["width"]) == (40.0, 80.0)
+    assert app.loaded.scan.info["window"]["source"] == "percentile"  # the classifier's stays the default
 
 
 def _folder(root, count, bad=True):
@@ -195,9 +228,11 @@ def test_classify_folder_fills_the_table_and_exports_csv(app, tmp_path):
     with open(out, newline="", encoding="utf-8") as handle:
         table = list(csv.reader(handle))
     classes = list(app.model.classifier.classes)
-    assert table[0] == ["path", "label", "confidence", *classes, "warning", "error", "slice"]
+    header = ["path", "label", "confidence", *classes, "warning", "error", "slice", "slices", "evidence_slices"]
+    assert table[0] == header
     assert len(table) == 5
-    assert [r for r in table[1:] if r[0].endswith("broken.jpg")][0][-2].startswith("not an image")
+    broken = [r for r in table[1:] if r[0].endswith("broken.jpg")][0]
+    assert broken[header.index("error")].startswith("not an image")
     window.destroy()
 
 

@@ -30,3 +30,33 @@ def test_near_ties_on_the_mean_go_to_the_higher_clean_accuracy():
         "b": {"clean": 0.983, "shift": 0.9575},
     }
     assert choose(results) == "b"
+
+
+def test_multisource_rule_highest_score_wins_and_near_ties_go_to_lower_ece():
+    import pytest
+    from bench_selection import choose_multisource
+
+    results = {"A": {"score": 0.80, "kaggle_accuracy": 0.89, "ece": 0.05},
+               "B": {"score": 0.79, "kaggle_accuracy": 0.99, "ece": 0.01}}
+    assert choose_multisource(results) == "A"  # 1 point ahead: the score decides
+    results["B"]["score"] = 0.797  # within 0.5 points: the lower ECE wins
+    assert choose_multisource(results) == "B"
+    # the first form of the rule (before amendment 2) applied the 97 % Kaggle bar
+    assert choose_multisource({"A": results["A"], "C": {"score": 0.6, "kaggle_accuracy": 0.98, "ece": 0.1}},
+                              apply_bar=True) == "C"
+    with pytest.raises(SystemExit):
+        choose_multisource({"A": results["A"]}, apply_bar=True)
+
+
+def test_validation_cells_read_the_manifests_and_merge_small_cells(tmp_path):
+    from bench_selection import cell_keys, validation_cells
+
+    src = tmp_path / "data" / "hosp"
+    src.mkdir(parents=True)
+    (src / "manifest.csv").write_text("path,class,source,sequence,plane,group,slice,mask,note,split\n"
+                                      "glioma/a.jpg,glioma,hosp,flair,axial,P1,1,,,train\n")
+    kaggle = tmp_path / "Training" / "meningioma" / "m.jpg"
+    cells = validation_cells([str(src / "glioma" / "a.jpg"), str(kaggle)], str(tmp_path))
+    assert cells == [("hosp", "glioma", "flair"), ("kaggle", "meningioma", "unlabelled")]
+    many = [("hosp", "glioma", "flair")] * 15 + [("hosp", "glioma", "t1")] * 3
+    assert cell_keys(many) == ["hosp/glioma/flair"] * 15 + ["hosp/glioma/all"] * 3

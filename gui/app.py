@@ -32,7 +32,7 @@ from gui.settings import Settings
 from gui.statusbar import DisclaimerBar, MessageBar, StatusBar
 from gui.texts import DISCLAIMER, about_text, shortcuts_text, slice_text
 from gui.volumepanel import PRESETS, SliceBar, WindowPanel, window_words
-from gui.widgets import ElidedLabel
+from gui.widgets import ElidedLabel, ScrollFrame
 from gui.worker import Worker
 
 POLL_MS = 30
@@ -189,8 +189,11 @@ class App:
         self.slice_bar.grid_remove()  # single images have no slices to move through
 
         side_width = px(336)
-        side = ttk.Frame(body, padding=(px(12), 0, 0, 0), width=side_width)
-        side.grid(row=0, column=1, sticky="ns")
+        # A fixed width (no text or control in it ever resizes the images), the body's full height (beside
+        # the slice bar too), and a scroll bar only when its panels are taller than that (150 %, short window).
+        self.side_panel = ScrollFrame(body, width=side_width - px(12), padding=(px(12), 0, 0, 0))
+        self.side_panel.grid(row=0, column=1, rowspan=10, sticky="ns")
+        side = self.side_panel.inner
         body.columnconfigure(1, minsize=side_width)
         self.results = ResultsPanel(side)
         self.results.grid(row=0, column=0, sticky="new")

@@ -17,7 +17,7 @@ from tkinter import font as tkfont
 from tkinter import ttk
 
 from gui import theme
-from gui.widgets import Tooltip
+from gui.widgets import Tooltip, elide_end, elide_middle
 
 COLUMNS = (("file", "File", 280), ("label", "Label", 140), ("confidence", "Confidence", 100),
            ("low", "Low conf.", 90), ("note", "Warning / error", 340))
@@ -114,6 +114,9 @@ class BatchWindow(tk.Toplevel):
         self.tree.bind("<Double-1>", lambda _e: self._open_selected(on_open))
         self.tooltip = Tooltip(self.tree, "")
         self.tree.bind("<Motion>", self._hover, add="+")
+        self._resize_after = None
+        self.tree.bind("<Configure>", self._on_resize, add="+")
+        self.tree.bind("<ButtonRelease-1>", self._on_resize, add="+")  # a column dragged wider or narrower
         ttk.Label(frame, text="Double-click a row to open the scan. Hover over a cut text to read all of it. "
                               "Research and education only — not a diagnosis.", style="Muted.TLabel",
                   ).grid(row=3, column=0, columnspan=2, sticky="w", pady=(p(8), 0))
@@ -169,10 +172,11 @@ class BatchWindow(tk.Toplevel):
             self.records.append(record)
             tag = "error" if "error" in record else ("warning" if record.get("warning") else "")
             values = row_values(record, self.folder, self.display_name)
-            self.tree.insert("", "end", iid=iid, values=values, tags=(tag,) if tag else ())
             self._measure(values)
+            self.tree.insert("", "end", iid=iid, values=values, tags=(tag,) if tag else ())
         self.progress["value"] = len(self.records)
         self._fit_columns()
+        self._refresh_cells(only=range(len(self.records) - len(records), len(self.records)))
         self._show_count()
 
     def finish(self, cancelled: bool, stopped: bool = False) -> None:
@@ -208,8 +212,32 @@ class BatchWindow(tk.Toplevel):
     # ----- table -----------------------------------------------------------------
 
     def rows(self) -> list[tuple]:
-        """The table as shown (current sort order)."""
-        return [tuple(self.tree.item(iid, "values")) for iid in self.tree.get_children()]
+        """The table's rows in the current sort order, each text in full (the cells may show it cut)."""
+        return [row_values(self.records[int(iid)], self.folder, self.display_name)
+                for iid in self.tree.get_children()]
+
+    def _refresh_cells(self, only=None) -> None:
+        """Show each cell's text cut to its column (a file name in the middle, a message at the end, with
+        "…"), never clipped mid-letter; the full text is in the tooltip."""
+        widths = {c: int(self.tree.column(c, "width")) - theme.px(self, 14) for c, _, _ in COLUMNS}
+        self._shown_widths = widths
+        measure = self._font.measure
+        for index in (range(len(self.records)) if only is None else only):
+            values = row_values(self.records[index], self.folder, self.display_name)
+            shown = [(elide_middle if c == "file" else elide_end)(str(v), measure, widths[c])
+                     for (c, _, _), v in zip(COLUMNS, values)]
+            self.tree.item(str(index), values=shown)
+
+    def _on_resize(self, _event=None) -> None:
+        if self._resize_after is not None:
+            self.after_cancel(self._resize_after)
+        self._resize_after = self.after(120, self._resized)
+
+    def _resized(self) -> None:
+        self._resize_after = None
+        widths = {c: int(self.tree.column(c, "width")) - theme.px(self, 14) for c, _, _ in COLUMNS}
+        if widths != getattr(self, "_shown_widths", None):
+            self._refresh_cells()
 
     def _measure(self, values) -> None:
         pad = theme.px(self, 24)
@@ -235,7 +263,7 @@ class BatchWindow(tk.Toplevel):
             return ""
         try:
             index = int(column[1:]) - 1
-            value = str(self.tree.item(row, "values")[index])
+            value = str(row_values(self.records[int(row)], self.folder, self.display_name)[index])
         except (ValueError, IndexError):
             return ""
         width = int(self.tree.column(COLUMNS[index][0], "width"))
@@ -269,3 +297,13 @@ class BatchWindow(tk.Toplevel):
             record = self.records[int(selected[0])]
             if "error" not in record:
                 on_open(record["path"])
+
+    def destroy(self) -> None:
+        if getattr(self, "_resize_after", None) is not None:
+            try:
+                self.after_cancel(self._resize_after)
+            except tk.TclError:
+                pass
+            self._resize_after = None
+        self.tooltip.hide()
+        super().destroy()

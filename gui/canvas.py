@@ -51,6 +51,12 @@ class ViewState:
     def link(self, canvas: "ImageCanvas") -> None:
         self.canvases.append(canvas)
 
+    def common_box(self, canvas: "ImageCanvas") -> tuple[int, int]:
+        """The room every shown canvas has (the smallest width and height among them): the images are
+        fitted into it, so both are drawn at exactly the same scale even when the panes differ by a pixel."""
+        sizes = [c.size() for c in self.canvases if c is canvas or _shown(c)]
+        return min(w for w, _ in sizes), min(h for _, h in sizes)
+
     def reset(self) -> None:
         """Back to fit without repainting (the caller sets a new image next)."""
         self.zoom, self.center = 1.0, None
@@ -104,6 +110,13 @@ class ViewState:
                     canvas.redraw()
             except tk.TclError:
                 pass
+
+
+def _shown(canvas) -> bool:
+    try:
+        return bool(canvas.winfo_exists() and canvas.winfo_ismapped())
+    except tk.TclError:
+        return False
 
 
 class ImageCanvas(tk.Canvas):
@@ -160,7 +173,7 @@ class ImageCanvas(tk.Canvas):
 
     def fit_scale(self) -> float:
         height, width = self.image.shape[:2]
-        box_w, box_h = self.size()
+        box_w, box_h = self.view.common_box(self)
         return min(box_w / width, box_h / height) if width and height else 1.0
 
     def image_center(self) -> tuple[float, float]:
@@ -211,7 +224,7 @@ class ImageCanvas(tk.Canvas):
             return
         pil = self._pil
         if self.view.is_fit:
-            size = fit_size(pil.width, pil.height, width, height)
+            size = fit_size(pil.width, pil.height, *self.view.common_box(self))
             # LANCZOS when shrinking keeps fine structure; BILINEAR is enough when enlarging.
             resample = Image.LANCZOS if size[0] < pil.width else Image.BILINEAR
             self.shown = pil.resize(size, resample)

@@ -23,18 +23,19 @@ class ControlsPanel(ttk.LabelFrame):
         self.columnconfigure(1, weight=1)
         gap, row_gap = theme.px(self, 12), theme.px(self, 3)
 
-        def label(text, row):  # every label the same gap from its control (none touches its drop-down)
-            ttk.Label(self, text=text).grid(row=row, column=0, sticky="w", padx=(0, gap), pady=row_gap)
+        def label(text, row, sticky="w"):  # every label the same gap from its control (none touches its drop-down)
+            ttk.Label(self, text=text).grid(row=row, column=0, sticky=sticky, padx=(0, gap), pady=row_gap)
 
-        label("Method", 0)
+        label("Method", 0, sticky="nw")
         method_row = ttk.Frame(self)
         method_row.grid(row=0, column=1, columnspan=2, sticky="w")
         self.method_buttons = [
             ttk.Radiobutton(method_row, text=text, value=value, variable=app_vars.method)
             for value, text in METHODS
         ]
-        for button in self.method_buttons:
-            button.pack(side="left", padx=(0, theme.px(self, 6)))
+        # One per row: however many methods there are, they never widen (or get clipped by) the panel.
+        for at, button in enumerate(self.method_buttons):
+            button.grid(row=at, column=0, sticky="w")
 
         label("Opacity", 1)
         self.opacity_scale = ttk.Scale(self, from_=0.0, to=1.0, variable=app_vars.opacity, orient="horizontal")

@@ -350,7 +350,10 @@ class ModelInfoWindow(tk.Toplevel):
         text.tag_configure("low", foreground=theme.WARNING)
         text.tag_configure("bad", foreground=theme.ERROR, font="TkHeadingFont")
         text.tag_configure("bullet", lmargin1=p(4), lmargin2=p(20))
-        text.tag_configure("field", lmargin2=first, tabs=(first,))
+        keys = [k for k, _ in training_lines(data)] + ["Thresholds", "False alarms", "Non-MRI caught", "SHA-256",
+                                                       "Model file", "Card"]
+        field = max(map(measure, keys)) + p(18)
+        text.tag_configure("field", lmargin2=field, tabs=(field,))
         text.tag_configure("mono", font="TkFixedFont")
 
         text.insert("end", card.name, "title")

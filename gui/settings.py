@@ -13,7 +13,6 @@ import os
 import sys
 
 CONFIG_FOLDER = "neuroscancam"
-METHODS = ("gradcam", "gradcam++")
 DEFAULTS = {
     "method": "gradcam",
     "colormap": "jet",
@@ -37,7 +36,9 @@ def default_settings_path() -> str:
 
 def _valid(key: str, value) -> bool:
     if key == "method":
-        return value in METHODS
+        from gui.controls import METHOD_NAMES  # whatever methods the window offers
+
+        return value in METHOD_NAMES
     if key == "colormap":
         return isinstance(value, str) and bool(value)
     if key == "opacity":

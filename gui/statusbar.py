@@ -98,7 +98,7 @@ class StatusBar(ttk.Frame):
 
     # (variable, share of the free width, fixed width in characters): bounded texts get a fixed width,
     # names share what is left.
-    FIELDS = (("file_var", 4, 1), ("size_var", 0, 24), ("model_var", 3, 1), ("cursor_var", 3, 1),
+    FIELDS = (("file_var", 3, 1), ("size_var", 0, 24), ("model_var", 3, 1), ("cursor_var", 2, 1),
               ("timing_var", 0, 25))
 
     def __init__(self, master, **kwargs):

@@ -91,7 +91,9 @@ class SliceBar(ttk.Frame):
         self.study_frame.grid(row=1, column=0, columnspan=5, sticky="ew", pady=(4, 0))
         self.study_frame.columnconfigure(0, weight=1)
         self.study_text = tk.StringVar(self, "")
-        ttk.Label(self.study_frame, textvariable=self.study_text).grid(row=0, column=0, sticky="w")
+        from gui.widgets import ElidedLabel  # a long verdict is cut with "…", the whole of it in a tooltip
+
+        ElidedLabel(self.study_frame, textvariable=self.study_text, where="end").grid(row=0, column=0, sticky="ew")
         self.previous_evidence = ttk.Button(self.study_frame, text="◀ Evidence", command=lambda: self.jump(-1))
         self.previous_evidence.grid(row=0, column=1, padx=(8, 0))
         self.next_evidence = ttk.Button(self.study_frame, text="Evidence ▶", command=lambda: self.jump(+1))

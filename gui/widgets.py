@@ -188,3 +188,53 @@ class ElidedLabel(ttk.Label):
             except tk.TclError:
                 pass
         super().destroy()
+
+
+class ScrollFrame(ttk.Frame):
+    """A column whose content (``.inner``) scrolls vertically when it is taller than the room it has:
+    the side panel at 150 % scaling or in a short window never clips its last controls. The scroll
+    bar appears only when needed; the mouse wheel scrolls it while the pointer is over it."""
+
+    def __init__(self, master, width: int, **kwargs):
+        super().__init__(master, **kwargs)
+        self.columnconfigure(0, weight=1)
+        self.rowconfigure(0, weight=1)
+        self.canvas = tk.Canvas(self, width=width, highlightthickness=0, borderwidth=0,
+                                background=ttk.Style(self).lookup("TFrame", "background") or None)
+        self.canvas.grid(row=0, column=0, sticky="nsew")
+        self.scrollbar = ttk.Scrollbar(self, orient="vertical", command=self.canvas.yview)
+        self.canvas.configure(yscrollcommand=self.scrollbar.set)
+        self.inner = ttk.Frame(self.canvas)
+        self._window = self.canvas.create_window(0, 0, window=self.inner, anchor="nw")
+        self.inner.bind("<Configure>", lambda _e: self._update())
+        self.canvas.bind("<Configure>", lambda _e: self._update())
+        for widget in (self.canvas, self.inner):
+            widget.bind("<Enter>", lambda _e: self._wheel(True), add="+")
+            widget.bind("<Leave>", lambda _e: self._wheel(False), add="+")
+
+    @property
+    def scrollable(self) -> bool:
+        return self.inner.winfo_reqheight() > self.canvas.winfo_height() > 1
+
+    def _update(self) -> None:
+        self.canvas.itemconfigure(self._window, width=self.canvas.winfo_width())
+        self.canvas.configure(scrollregion=(0, 0, self.canvas.winfo_width(), self.inner.winfo_reqheight()))
+        if self.scrollable:
+            self.scrollbar.grid(row=0, column=1, sticky="ns")
+        else:
+            self.scrollbar.grid_remove()
+            self.canvas.yview_moveto(0)
+
+    def _wheel(self, inside: bool) -> None:
+        # bind_all while the pointer is over the panel, so the wheel works over any control in it.
+        if inside:
+            self.bind_all("<MouseWheel>", lambda e: self._scroll(-1 if e.delta > 0 else 1), add=False)
+            self.bind_all("<Button-4>", lambda _e: self._scroll(-1), add=False)
+            self.bind_all("<Button-5>", lambda _e: self._scroll(1), add=False)
+        else:
+            for sequence in ("<MouseWheel>", "<Button-4>", "<Button-5>"):
+                self.unbind_all(sequence)
+
+    def _scroll(self, units: int) -> None:
+        if self.scrollable:
+            self.canvas.yview_scroll(units, "units")

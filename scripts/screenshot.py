@@ -1,7 +1,8 @@
 """Take docs/screenshot.png: the real window with a real scan and its Grad-CAM++ overlay.
 
-Needs a display (scripts/screenshot.sh provides Xvfb) and ImageMagick's ``import``
-(or ``xwd`` + ``convert``). Also prints how long the Tk loop ever paused while
+Needs a display (scripts/screenshot.sh provides Xvfb); captures with Pillow's ImageGrab
+(else ImageMagick's ``import``, or ``xwd`` + ``convert``). ``scripts/screenshots.py`` takes
+all the documentation's screenshots. Also prints how long the Tk loop ever paused while
 the real model loaded and explained the scan.
 
     python scripts/screenshot.py SCAN [OUT] [--model PATH] [--method gradcam++]
@@ -23,6 +24,7 @@ sys.path.insert(0, ROOT)
 
 from gui.app import App  # noqa: E402
 from gui.recent import RecentFiles  # noqa: E402
+from gui.settings import Settings  # noqa: E402
 
 
 def pump_until(root, predicate, timeout):
@@ -69,8 +71,10 @@ def main() -> int:
     args = parser.parse_args()
 
     root = tk.Tk()
-    # A throwaway recent list: a screenshot must not touch the user's own.
-    app = App(root, model_path=args.model, recent=RecentFiles(os.path.join(tempfile.mkdtemp(), "recent.json")))
+    # A throwaway recent list and settings: a screenshot must not touch the user's own.
+    work = tempfile.mkdtemp()
+    app = App(root, model_path=args.model, recent=RecentFiles(os.path.join(work, "recent.json")),
+              settings=Settings(os.path.join(work, "settings.json")))
     root.geometry(f"{args.size}+0+0")
     ticks = []
 

@@ -327,6 +327,11 @@ def test_colour_photo_shows_not_an_mri_warning(app, tmp_path):
     open_and_wait(app, str(path))
     shown = app.results.warning_var.get()
     assert shown.lower().startswith(COLOUR_WARNING[:30].lower())
+    from gui.results import NOT_MRI_HEADLINE
+
+    # not a brain MRI: the window abstains, no class in the headline
+    assert app.results.class_var.get() == NOT_MRI_HEADLINE
+    assert NOT_MRI_HEADLINE in app.message.text_var.get()
 
 
 def test_quit_closes_cleanly(app):

@@ -346,8 +346,8 @@ class App:
             self._submit(self.io_worker, "scan", jobs.read_scan, path, context=(path, False))
             return
         path = str(path)
-        if os.path.isdir(path):
-            self.open_folder(path)
+        if os.path.isdir(path):  # e.g. a series' folder from Open recent, or named at launch
+            self.open_folder(path, as_scan=True)
             return
         self.show_message(f"Opening {os.path.basename(path)}…")
         # The same channel as a re-window: opening another scan makes a pending re-window stale.
@@ -356,27 +356,37 @@ class App:
     def on_dropped_paths(self, paths) -> None:
         if len(paths) == 1 and not os.path.isdir(paths[0]):
             self.open_scan(paths[0])  # one scan on screen at a time
-        elif paths:
-            self.open_folder(*paths)  # a folder, or several files (a series?): what they hold
+        elif paths:  # a folder, or several files (a series?): what they hold; else the first file
+            first = next((p for p in paths if not os.path.isdir(p)), None)
+            self.open_folder(*paths, fallback=first)
 
     def open_folder_dialog(self) -> None:
         folder = self.dialogs.ask_open_folder(initialdir=self._last_dir)
         if folder:
             self.open_folder(folder)
 
-    def open_folder(self, *paths) -> None:
+    def open_folder(self, *paths, fallback: str | None = None, as_scan: bool = False) -> None:
         """The DICOM series and volumes in ``paths`` (folders, files, a DICOMDIR): one opens at once,
-        several are offered in a chooser."""
+        several are offered in a chooser; with none, ``fallback`` (a file) opens as a scan.
+        ``as_scan``: a folder given where a scan was asked for (its failure says "Cannot open scan")."""
         paths = [str(p) for p in paths]
         where = paths[0] if len(paths) == 1 else f"{len(paths)} files"
         self.show_message(f"Looking for DICOM series in {where}…")
-        self._submit(self.io_worker, "volumes", jobs.list_volumes, paths, context=where)
+        self._submit(self.io_worker, "volumes", jobs.list_volumes, paths, context=(where, fallback, as_scan))
 
-    def _on_volumes_listed(self, result, where) -> None:
+    def _on_volumes_listed(self, result, context) -> None:
+        where, fallback, as_scan = context
+        if not result.ok and as_scan or (result.ok and not result.value and as_scan):
+            self.show_error(f"Cannot open scan: {where}: a folder with no DICOM series, DICOM or NIfTI file in it "
+                            "(File ▸ Classify folder… classifies a folder of images)")
+            return
         if not result.ok:
             self.show_error(f"Cannot read {where}: {result.error}")
             return
         choices = result.value
+        if not choices and fallback is not None:
+            self.open_scan(fallback)  # dropped images: the first one, as always
+            return
         if not choices:
             self.show_error(f"No DICOM series, DICOM or NIfTI file in {where} (File ▸ Classify folder… "
                             "classifies a folder of images).")

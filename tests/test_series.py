@@ -253,3 +253,32 @@ def test_predict_reads_a_series_as_one_volume_and_changes_no_file(capsys, tmp_pa
     text = json.dumps(records)
     assert not any(value in text for value in PATIENT.values())
     assert _fingerprints(truth + [lone]) == before
+
+
+def test_the_single_file_layer_never_imports_the_volume_layer(tmp_path):
+    """core.io (one file) is what core.volume (files and series) builds on, not the other way round."""
+    import subprocess
+    import sys
+
+    from tests.volumes import make_nifti
+
+    dicom = make_dicom(tmp_path / "one.dcm", np.stack([_slice_pixels(k) for k in range(3)]))
+    nifti = make_nifti(tmp_path / "one.nii.gz", np.ones((8, 8, 4), np.float32))
+    code = (
+        "import sys\nimport core.io as io\n"
+        f"assert io.load_scan({dicom!r}, index=1).info['frame'] == 1\n"
+        f"assert io.read_file({nifti!r}).pixels.shape[0] == 4\n"
+        "assert 'core.volume' not in sys.modules and 'core.series' not in sys.modules, sorted(sys.modules)\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    source = open(os.path.join(root, "core", "io.py"), encoding="utf-8").read()
+    import re
+
+    assert not re.search(r"^\s*(from core(\.volume|\.series| import (volume|series))|import core\.(volume|series))",
+                         source, re.M)
+    from core.dicom import HEADER_KEYWORDS
+
+    assert not any("Patient" in k and k not in ("ImagePositionPatient", "ImageOrientationPatient")
+                   for k in HEADER_KEYWORDS)  # series are grouped from technical attributes only

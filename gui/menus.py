@@ -50,13 +50,8 @@ class MenuBar:
         view.add_command(label="Next slice", accelerator="→", command=lambda: app.step_slice(+1))
         view.add_command(label="Classify all slices…", command=app.classify_all_slices)
         self.slice_indices = [view.index("end") - 2, view.index("end") - 1, view.index("end")]
-        from gui.volumepanel import PRESETS
-
-        presets = tk.Menu(view, tearoff=False)
-        for number, name in enumerate(PRESETS, start=1):
-            presets.add_command(label=name, accelerator=str(number) if number <= 5 else "",
-                                command=lambda n=number: app.apply_preset(n))
-        view.add_cascade(label="Window preset", menu=presets)
+        self.presets = tk.Menu(view, tearoff=False, postcommand=self.rebuild_presets)
+        view.add_cascade(label="Window preset", menu=self.presets)
         view.add_command(label="Reset window", accelerator="R", command=app.reset_window)
         self.window_indices = [view.index("end") - 1, view.index("end")]
 
@@ -97,6 +92,16 @@ class MenuBar:
 
     def set_model_enabled(self, enabled: bool) -> None:
         self.file.entryconfigure(self.folder_index, state="normal" if enabled else "disabled")
+
+    def rebuild_presets(self) -> None:
+        """The scan's own preset list (CT has more), numbered as keys 1-5 choose them."""
+        from gui.volumepanel import PRESETS
+
+        self.presets.delete(0, "end")
+        names = list(getattr(self.app.window_panel, "presets", PRESETS))
+        for number, name in enumerate(names, start=1):
+            self.presets.add_command(label=name, accelerator=str(number) if number <= 5 else "",
+                                     command=lambda n=number: self.app.apply_preset(n))
 
     def set_scan_state(self, slices: bool, windowed: bool) -> None:
         """Slice items only for multi-slice scans, window items only for DICOM/NIfTI (never for a JPEG)."""

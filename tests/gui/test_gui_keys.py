@@ -103,9 +103,7 @@ def check_every_shortcut(app, focused):
     press(app, "<i>")
     assert not app.inverted, "i again"
 
-    from gui.volumepanel import PRESETS
-
-    names = list(PRESETS)
+    names = list(app.window_panel.presets)  # this scan's Preset list, in order
     for number in range(1, 6):
         press(app, f"<Key-{number}>")
         if number <= len(names):

@@ -69,6 +69,18 @@ def test_panels_are_equal_and_a_long_name_is_elided_not_widening_anything(app, s
     assert tkfont.nametofont("TkHeadingFont").measure(title.shown) <= title.winfo_width()
 
 
+def test_the_dark_theme_is_applied_everywhere(app):
+    from tkinter import ttk
+
+    from gui import theme
+
+    style = ttk.Style(app.root)
+    assert style.lookup("TLabel", "foreground") == theme.TEXT and style.lookup("TFrame", "background") == theme.BG
+    assert "NSC.Checkbutton.indicator" in str(style.layout("TCheckbutton"))  # a check mark, not clam's X
+    assert str(app.menus.bar.cget("background")) == theme.PANEL
+    assert app.root.tk.eval("set ::tk::dialog::file::showHiddenVar") == "0"  # Tk's dialog hides .git, .venv
+
+
 def test_a_long_message_does_not_move_the_images(app):
     pump(app.root, 0.2)
     bar_height, canvas_height = app.message.winfo_height(), app.scan_canvas.winfo_height()
@@ -210,6 +222,10 @@ def test_right_drag_sets_window_level_on_a_dicom(app, tmp_path):
     view = app.menus.view
     for index in app.menus.window_indices:
         assert view.entrycget(index, "state") == "normal"
+    app.menus.rebuild_presets()  # what opening View > Window preset does
+    presets = app.menus.presets
+    assert [presets.entrycget(i, "label") for i in range(presets.index("end") + 1)] == list(app.window_panel.presets)
+    assert presets.entrycget(0, "accelerator") == "1"
     canvas, before = app.scan_canvas, app.scan_canvas.image.copy()
     read = app.loaded.scan.pixels.copy()
     canvas.event_generate("<ButtonPress-3>", x=100, y=100)

@@ -46,7 +46,7 @@ def _judge(classifier, pixel_list, chromas=None, modalities=None):
         predictions = classifier.predict_pixels(chunk)
         for pixels, chroma, modality, p in zip(chunk, chromas[start : start + 64], modalities[start : start + 64], predictions):
             verdict = verdict_for(is_blank(pixels), chroma, p.logits, classifier.card.data, p.ood_distance, modality,
-                                  p.structure)
+                                  p.structure, p.rarity_warning)
             probs = np.array([p.probabilities[c] for c in classifier.classes])
             warning = verdict.warning or ("low confidence" if p.low_confidence else None)
             out.append((None if verdict.abstain else p.label, probs, warning))

@@ -194,39 +194,36 @@ def synthetic_head(size: int = 256) -> np.ndarray:
     return head
 
 
+def _card_file(model_path: str, card: ModelCard, section: str, file_key: str, sha_key: str, what: str):
+    """The path of a file beside the model that the card's ``section`` names, checksum-verified; else None."""
+    from core.modelcard import sha256_of
+
+    info = card.data.get(section) or {}
+    name = info.get(file_key)
+    if not name:
+        return None
+    path = os.path.join(os.path.dirname(model_path), name)
+    if not os.path.exists(path):
+        raise ModelError(f"{what} {name} named in the card is missing")
+    if sha256_of(path) != info.get(sha_key):
+        raise ModelError(f"{what} {name} does not match the card's checksum")
+    return path
+
+
 def load_feature_density(model_path: str, card: ModelCard):
     """The out-of-distribution statistics file named in the card, checksum-verified; else None."""
     from core.ood import FeatureDensity
 
-    ood = card.data.get("ood") or {}
-    name = ood.get("stats_file")
-    if not name:
-        return None
-    path = os.path.join(os.path.dirname(model_path), name)
-    if not os.path.exists(path):
-        raise ModelError(f"out-of-distribution statistics {name} named in the card are missing")
-    from core.modelcard import sha256_of
-
-    if sha256_of(path) != ood.get("stats_sha256"):
-        raise ModelError(f"out-of-distribution statistics {name} do not match the card's checksum")
-    return FeatureDensity.load(path)
+    path = _card_file(model_path, card, "ood", "stats_file", "stats_sha256", "out-of-distribution statistics file")
+    return FeatureDensity.load(path) if path else None
 
 
 def load_sequence_probe(model_path: str, card: ModelCard):
     """The sequence probe named in the card (core.sequence), checksum-verified; else None."""
-    from core.modelcard import sha256_of
     from core.sequence import SequenceProbe
 
-    info = card.data.get("sequence_probe") or {}
-    name = info.get("file")
-    if not name:
-        return None
-    path = os.path.join(os.path.dirname(model_path), name)
-    if not os.path.exists(path):
-        raise ModelError(f"sequence probe {name} named in the card is missing")
-    if sha256_of(path) != info.get("sha256"):
-        raise ModelError(f"sequence probe {name} does not match the card's checksum")
-    return SequenceProbe.load(path)
+    path = _card_file(model_path, card, "sequence_probe", "file", "sha256", "sequence probe")
+    return SequenceProbe.load(path) if path else None
 
 
 def describe_model_path(model_path: str | None) -> str:

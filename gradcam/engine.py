@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.classifier import Classifier, Prediction
+from core.ood import neighbour_correlation
 from core.preprocess import Geometry
 from gradcam.base import ActivationsAndGradients, relu_normalise
 from gradcam.integrated_gradients import IntegratedGradients
@@ -141,13 +142,16 @@ class CAMEngine:
             if other_class and not method.class_specific:
                 refused[name] = method.not_class_specific_reason
         prediction = self.classifier.prediction_from_logits(p.logits[0])
-        if self.classifier.feature_density is not None:
-            # The out-of-distribution check needs the penultimate features: the pass above
-            # returns them unless the target layer sits inside a nested backbone.
-            if p.features is not None:
-                prediction.ood_distance = self.classifier.distances_of(p.features)[0]
-            else:
-                prediction.ood_distance = self.classifier.ood_distances(batch)[1][0]
+        prediction.structure = neighbour_correlation(batch[0])
+        if self.classifier.feature_density is not None or self.classifier.sequence_probe is not None:
+            # The out-of-distribution and sequence checks need the penultimate features: the pass
+            # above returns them unless the target layer sits inside a nested backbone.
+            features = p.features
+            if features is None:
+                features = self.classifier.logits_and_features(batch)[1]
+            if features is not None:
+                prediction.ood_distance = self.classifier.distances_of(features)[0]
+                self.classifier.add_sequence([prediction], features)
         done = time.perf_counter()
         timings.update({
             "preprocess": (preprocessed - started) * 1000,

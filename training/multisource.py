@@ -6,7 +6,7 @@ manifest source by patient / examination group. Test rows of manifest sources ar
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
@@ -25,6 +25,17 @@ class TrainingData:
     train_idx: np.ndarray
     val_idx: np.ndarray
     seed: int  # the split seed
+
+
+def config_from_card(card: dict, data_dir: str, cache_dir: str):
+    """The TrainConfig a trained model's card records (its data, sources and split), for the
+    post-training steps that must see exactly its training / validation split."""
+    from training.train import TrainConfig
+
+    config = card.get("training", {}).get("config", {})
+    known = {f.name for f in fields(TrainConfig)} - {"data", "cache_dir", "log_dir", "limit_per_class"}
+    settings = {k: (tuple(v) if k == "sources" else v) for k, v in config.items() if k in known}
+    return TrainConfig(data=data_dir, cache_dir=cache_dir, **settings)
 
 
 def _limited(indices_by_label, per_class, seed):

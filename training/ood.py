@@ -131,24 +131,16 @@ def main(argv=None) -> int:
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR)
     args = parser.parse_args(argv)
 
-    import dataclasses
-
     from core.classifier import Classifier
     from core.io import load_scan
     from core.modelcard import write_card
     from training.data import class_names, list_split
-    from training.multisource import training_data
-    from training.train import TrainConfig
+    from training.multisource import config_from_card, training_data
 
     classifier = Classifier.load(args.model)
     card = classifier.card.data
     names = class_names(args.data)
-    config = card.get("training", {}).get("config", {})
-    known = {f.name for f in dataclasses.fields(TrainConfig)} - {"data", "cache_dir", "log_dir"}
-    settings = {k: (tuple(v) if k == "sources" else v) for k, v in config.items() if k in known}
-    cfg = TrainConfig(data=args.data, cache_dir=args.cache_dir, **settings)
-    cfg.limit_per_class = 0
-    data = training_data(cfg, names)  # the model's own training/validation split (train rows only)
+    data = training_data(config_from_card(card, args.data, args.cache_dir), names)  # the model's own training/validation split (train rows only)
     train_idx, val_idx = data.train_idx, data.val_idx
 
     def logits_features(images):

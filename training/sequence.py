@@ -13,7 +13,6 @@ label it (Kaggle), and the card records the counts per class and sequence that t
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -48,17 +47,12 @@ def main(argv=None) -> int:
     from core.modelcard import write_card
     from core.sequence import SequenceProbe
     from training.data import class_names
-    from training.multisource import training_data
-    from training.train import TrainConfig
+    from training.multisource import config_from_card, training_data
 
     classifier = Classifier.load(args.model)
     card = classifier.card.data
     names = class_names(args.data)
-    config = card.get("training", {}).get("config", {})
-    known = {f.name for f in dataclasses.fields(TrainConfig)} - {"data", "cache_dir", "log_dir", "limit_per_class"}
-    cfg = TrainConfig(data=args.data, cache_dir=args.cache_dir,
-                      **{k: (tuple(v) if k == "sources" else v) for k, v in config.items() if k in known})
-    data = training_data(cfg, names)
+    data = training_data(config_from_card(card, args.data, args.cache_dir), names)
 
     def features(images):
         return np.concatenate([classifier.logits_and_features(images[i : i + 256].astype(np.float32))[1]

@@ -84,6 +84,16 @@ def _datasets(tf, images, labels, train_idx, val_idx, num_classes, cfg, sample_w
     return train, val
 
 
+def export_model(model, path: str) -> None:
+    """Save ``model`` for the app: architecture and weights without the optimizer's state, which
+    would triple the file (MobileNetV2: 27.6 MB with AdamW's moments, 9 MB without)."""
+    import keras
+
+    bare = keras.models.clone_model(model)
+    bare.set_weights(model.get_weights())
+    bare.save(path)
+
+
 class TimeLimit:
     """Stop training cleanly once a wall-clock budget is spent (keeps the 45-minute promise)."""
 
@@ -186,7 +196,7 @@ def train(cfg: TrainConfig) -> dict:
 
     os.makedirs(cfg.out, exist_ok=True)
     model_path = os.path.join(cfg.out, f"{cfg.name}.keras")
-    model.save(model_path)
+    export_model(model, model_path)
     card = {
         "name": cfg.name,
         "version": __version__,

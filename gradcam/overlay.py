@@ -99,13 +99,33 @@ def _caption_lines(caption: str, scale: float, room: int) -> list[str]:
     return lines
 
 
+# Below this height a strip has no room for text: the bar alone, over the full height.
+MIN_LABELLED_HEIGHT = 40
+
+
+# Strips up to this height are kept for reuse (a folder of scans shares a few heights).
+CACHED_HEIGHT = 4096
+
+
 @functools.lru_cache(maxsize=32)
+def _cached_strip(height: int, colormap: str, caption: str) -> np.ndarray:
+    return _strip(height, colormap, caption)
+
+
 def _strip(height: int, colormap: str, caption: str) -> np.ndarray:
     lut = colormap_lut(colormap)
+    if height < MIN_LABELLED_HEIGHT:  # a tiny image (down to one pixel): the colours, no labels
+        width = max(2, height // 4)
+        levels = np.linspace(255, 0, max(height, 1)).round().astype(np.uint8)
+        strip = np.ascontiguousarray(np.repeat(lut[levels][:, None, :], width, axis=1))
+        strip.setflags(write=False)
+        return strip
     scale = float(np.clip(height / 640.0, 0.28, 0.6))
-    margin = max(4, int(round(height * 0.04)))
+    # Sizes follow the height up to a point: a 100000-pixel-tall strip image gets a bar as wide
+    # as a 700-pixel one's, not 3500 pixels wide (1 GB of strip).
+    margin = int(np.clip(round(height * 0.04), 4, 28))
     digit = _text_image("0.75", scale)
-    bar_width = max(6, int(round(height * 0.035)))
+    bar_width = int(np.clip(round(height * 0.035), 6, 24))
     caption_lines = _caption_lines(caption, scale, height - 2 * margin) if caption else []
     line_height = digit.shape[0]
     width = 6 + bar_width + 4 + digit.shape[1] + 4 + line_height * len(caption_lines) + 4
@@ -134,7 +154,8 @@ def colorbar_strip(height: int, colormap: str = "jet", caption: str = "") -> np.
     """(height, w, 3) uint8: a vertical colour bar (1 at the top), ticks 0-1 and ``caption``."""
     if colormap not in COLORMAPS:
         raise ValueError(f"unknown colormap {colormap!r}; choose one of {', '.join(COLORMAPS)}")
-    return _strip(int(height), colormap, caption)
+    height = int(height)
+    return _cached_strip(height, colormap, caption) if height <= CACHED_HEIGHT else _strip(height, colormap, caption)
 
 
 def with_colorbar(rgb: np.ndarray, colormap: str = "jet", caption: str = "") -> np.ndarray:

@@ -75,3 +75,14 @@ def test_pdf_report_draws_the_colour_bar_with_its_label(tmp_path, monkeypatch):
     np.testing.assert_allclose(cmap(1.0)[:3], colormap_lut("hot")[255] / 255.0, atol=1e-6)
     write_pdf_report(tmp_path / "b.pdf", scan, np.zeros((64, 64, 3), np.uint8), prediction)  # no map: no bar
     assert not [a for a in figures[-1].axes if a.get_ylabel()]
+
+
+def test_tiny_images_get_a_bar_without_labels():
+    from gradcam.overlay import colormap_lut, overlay, with_colorbar
+
+    for height in (1, 2, 39, 40):
+        rgb = overlay(np.zeros((height, 3), np.uint8), np.ones((height, 3), np.float32))
+        out = with_colorbar(rgb, "jet", "1 = strongest evidence for X on this scan")
+        assert out.shape[0] == height and out.shape[1] > 3
+        if height < 40:  # the bar alone, heat 1 at the top
+            np.testing.assert_array_equal(out[0, -1], colormap_lut("jet")[255])

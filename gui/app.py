@@ -346,8 +346,8 @@ class App:
             self._submit(self.io_worker, "scan", jobs.read_scan, path, context=(path, False))
             return
         path = str(path)
-        if os.path.isdir(path):  # e.g. a series' folder from Open recent, or named at launch
-            self.open_folder(path, as_scan=True)
+        if os.path.isdir(path) or os.path.basename(path).upper() == "DICOMDIR":  # a DICOMDIR: its series
+            self.open_folder(path, as_scan=True)  # e.g. a series' folder from Open recent, or named at launch
             return
         self.show_message(f"Opening {os.path.basename(path)}…")
         # The same channel as a re-window: opening another scan makes a pending re-window stale.

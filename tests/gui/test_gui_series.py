@@ -142,3 +142,25 @@ def test_a_4d_nifti_says_which_volume_and_lets_you_choose(app):
     np.testing.assert_array_equal(app.loaded.scan.pixels, load_scan(path, index=index, volume_index=1).pixels)
     assert app.loaded.scan.info["volume"] == 1 and app.loaded.scan.info["volumes"] == 2
     assert "Brain 40/80" not in app.window_panel.preset_box["values"]  # NIfTI: no CT windows either
+
+
+def test_a_dicomdir_lists_its_series(app):
+    data = pytest.importorskip("pydicom.data")
+    try:
+        dicomdir = data.get_testdata_file("dicomdirtests/DICOMDIR", download=False)
+    except Exception:
+        dicomdir = None
+    if not dicomdir:
+        pytest.skip("pydicom's dicomdirtests not available")
+    app.on_dropped_paths([dicomdir])
+    pump_until(app.root, lambda: not app.busy and "series" in app.windows and app.windows["series"].winfo_exists(),
+               60, "the DICOMDIR's chooser")
+    chooser = app.windows["series"]
+    descriptions = chooser.descriptions()
+    assert any("CT5N · series 5" in d and "5 slices" in d for d in descriptions)
+    chooser.select([i for i, d in enumerate(descriptions) if "CT5N" in d][0])
+    chooser.open_selected()
+    idle(app, "the CT series")
+    assert app.loaded.slices == 5 and [os.path.basename(f) for f in app.loaded.volume.files] == [
+        "3353", "3023", "2693", "2392", "2062"]
+    assert "Brain 40/80" in app.window_panel.preset_box["values"]  # a CT: its windows are offered

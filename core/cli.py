@@ -335,7 +335,7 @@ def _isolated_warning(verdict, records) -> str:
 def _image_checks(scan):
     from core.ood import is_blank
 
-    return is_blank(scan.pixels), scan.info.get("chroma")
+    return is_blank(scan.pixels), scan.info.get("chroma"), scan.info.get("modality")
 
 
 def _judge(record, prediction, checks, card_data):
@@ -344,8 +344,9 @@ def _judge(record, prediction, checks, card_data):
     the probabilities kept."""
     from core.ood import verdict_for
 
-    blank, chroma = checks
-    verdict = verdict_for(blank, chroma, prediction.logits, card_data, prediction.ood_distance)
+    blank, chroma, modality = checks
+    verdict = verdict_for(blank, chroma, prediction.logits, card_data, prediction.ood_distance, modality,
+                          prediction.structure, prediction.rarity_warning)
     warning = verdict.warning
     if warning is None and prediction.low_confidence:
         warning = LOW_CONFIDENCE_WARNING
@@ -693,7 +694,7 @@ def _write_problem(future) -> str | None:
 
 def save_overlay_png(rgb, path, colormap, caption) -> None:
     """The overlay with its labelled colour bar on the right, as a fast-compressed PNG."""
-    from PIL import Image
+    import cv2
 
     from gradcam.overlay import with_colorbar
 

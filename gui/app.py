@@ -754,7 +754,7 @@ class App:
             self.heatmap_canvas.set_placeholder("Analysing…")
         self._submit(
             self.model_worker, "explain", jobs.analyse, self.model, self.loaded.scan.pixels, target_class,
-            self.loaded.scan.info.get("chroma"), context=self._scan_serial,
+            self.loaded.scan.info.get("chroma"), self.loaded.scan.info.get("modality"), context=self._scan_serial,
         )
 
     def on_target_selected(self) -> None:

@@ -190,7 +190,8 @@ def auto_window(path, full: bool = False, volume_index: int | None = None) -> tu
     return (low + high) / 2.0, max(high - low, 1e-6)
 
 
-def analyse(model: LoadedModel, pixels: np.ndarray, target_class: str | None, chroma: float | None = None) -> Analysis:
+def analyse(model: LoadedModel, pixels: np.ndarray, target_class: str | None, chroma: float | None = None,
+            modality: str | None = None) -> Analysis:
     from core.ood import is_blank, verdict_for
 
     if model.engine is None:
@@ -211,7 +212,8 @@ def analyse(model: LoadedModel, pixels: np.ndarray, target_class: str | None, ch
         )
     prediction = analysis.prediction
     verdict = verdict_for(
-        is_blank(pixels), chroma, np.asarray(prediction.logits), model.classifier.card.data, prediction.ood_distance
+        is_blank(pixels), chroma, np.asarray(prediction.logits), model.classifier.card.data, prediction.ood_distance,
+        modality, prediction.structure, prediction.rarity_warning,
     )
     analysis.ood_warning, analysis.abstain = verdict.warning, verdict.abstain
     return analysis

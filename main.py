@@ -32,7 +32,7 @@ def main(argv=None) -> int:
         a in ("--self-test", "--version", "-h", "--help") for a in argv
     ) or _misspelt_command(argv)
     if wants_cli:
-        from core.cli import run_cli
+        from cli import run_cli
 
         try:
             return run_cli(argv)

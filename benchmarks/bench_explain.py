@@ -4,7 +4,7 @@
 
 Marginal cost = (time for 50 scans - time for 10 scans) / 40 (wall clock; also the
 process's CPU time, all threads, which another job on the machine inflates less), each a whole
-``explain`` command run in this process (``core.cli.run_cli``: model load,
+``explain`` command run in this process (``cli.run_cli``: model load,
 graph tracing, every scan read, explained, its overlay PNG and raw ``.npy``
 written); the model load and tracing cancel out in the difference. Median of
 ``--repeats`` runs of each. The scans are the first of the test split's classes
@@ -45,7 +45,7 @@ def scans(count: int) -> list[str]:
 
 def run_explain(paths, method, model) -> tuple[float, float]:
     """(wall seconds, CPU seconds of this process: every thread, TensorFlow's included)."""
-    from core.cli import run_cli
+    from cli import run_cli
 
     with tempfile.TemporaryDirectory() as out:
         argv = ["explain", *paths, "--out-dir", out, "--method", method] + (["--model", model] if model else [])
@@ -66,7 +66,7 @@ def breakdown(paths, method, model) -> dict:
     from gradcam.overlay import overlay
 
     try:
-        from core.cli import explain_methods, save_overlay_png
+        from cli import explain_methods, save_overlay_png
     except ImportError:  # before the fast explain: Pillow at its default level
         from PIL import Image
 

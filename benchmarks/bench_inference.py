@@ -113,11 +113,11 @@ def time_each(fn, items, warmup=5):
 
 
 def _quiet_predict(classifier, folder, profiler=None):
-    """core.cli.predict_with over ``folder`` with stdout discarded (under ``profiler`` if given):
+    """cli.predict_with over ``folder`` with stdout discarded (under ``profiler`` if given):
     (wall s, CPU s)."""
     import contextlib
 
-    from core.cli import predict_with
+    from cli import predict_with
 
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         started, cpu = time.perf_counter(), time.process_time()

@@ -120,7 +120,7 @@ def _colour_bar(figure, box, colormap: str, label: str | None) -> None:
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import ListedColormap, Normalize
 
-    from gradcam.overlay import TICKS, colormap_lut, tick_label
+    from core.colormap import TICKS, colormap_lut, tick_label
 
     axes = figure.add_axes(box)
     mappable = ScalarMappable(norm=Normalize(0.0, 1.0), cmap=ListedColormap(colormap_lut(colormap) / 255.0))

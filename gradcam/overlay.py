@@ -7,20 +7,8 @@ import functools
 import cv2
 import numpy as np
 
-COLORMAPS = {
-    "jet": cv2.COLORMAP_JET,
-    "turbo": cv2.COLORMAP_TURBO,
-    "inferno": cv2.COLORMAP_INFERNO,
-    "viridis": cv2.COLORMAP_VIRIDIS,
-    "hot": cv2.COLORMAP_HOT,
-}
-
-
-def colorize(heatmap: np.ndarray, colormap: str = "jet") -> np.ndarray:
-    if colormap not in COLORMAPS:
-        raise ValueError(f"unknown colormap {colormap!r}; choose one of {', '.join(COLORMAPS)}")
-    levels = np.clip(np.asarray(heatmap, np.float32) * 255.0, 0, 255).astype(np.uint8)
-    return cv2.cvtColor(cv2.applyColorMap(levels, COLORMAPS[colormap]), cv2.COLOR_BGR2RGB)
+# The colour maps and the colour bar's ticks live in core (core.report draws the PDF's colour bar too).
+from core.colormap import COLORMAPS, TICKS, colorize, colormap_lut, tick_label  # noqa: F401
 
 
 def overlay(scan: np.ndarray, heatmap: np.ndarray, alpha: float = 0.4, colormap: str = "jet") -> np.ndarray:
@@ -50,21 +38,11 @@ def overlay(scan: np.ndarray, heatmap: np.ndarray, alpha: float = 0.4, colormap:
 
 STRIP_BACKGROUND = (17, 17, 17)  # the window's canvas colour: the strip reads as part of the view
 STRIP_TEXT = (235, 235, 235)
-TICKS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def scale_caption(predicted: str) -> str:
     """The scale every map is shown on, in words: ``predicted`` is the predicted class's name."""
     return f"1 = strongest evidence for {predicted} on this scan"
-
-
-def tick_label(value: float) -> str:
-    return "0" if value == 0 else "1" if value == 1 else f"{value:g}"
-
-
-def colormap_lut(colormap: str = "jet") -> np.ndarray:
-    """(256, 3) uint8 RGB: the colour of each heat level, as ``colorize`` paints it."""
-    return colorize(np.arange(256, dtype=np.float32)[None] / 255.0, colormap)[0]
 
 
 def _text_image(text: str, scale: float, thickness: int = 1) -> np.ndarray:

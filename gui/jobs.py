@@ -292,7 +292,7 @@ def classify_files(model: LoadedModel, found, cancel) -> list[dict]:
 
     Returns ``[]`` at once if ``cancel`` (a ``threading.Event``) is set.
     """
-    from core.cli import _judge, _read_and_preprocess
+    from cli import _judge, _read_and_preprocess
 
     if cancel.is_set():
         return []
@@ -322,7 +322,7 @@ def classify_files(model: LoadedModel, found, cancel) -> list[dict]:
 
 def write_csv(path: str, records, classes) -> str:
     """The records as ``predict --format csv`` writes them (same columns, same order)."""
-    from core.cli import _Writer
+    from cli import _Writer
 
     try:
         with open(path, "w", newline="", encoding="utf-8") as handle:
@@ -346,7 +346,7 @@ class SliceResults:
 
 def classify_slices(model: LoadedModel, volume: Volume, batch_size: int = 32) -> SliceResults:
     """Every slice of ``volume`` (the classifier's volume: default windows), judged as ``predict`` does."""
-    from core.cli import _image_checks, _judge, _scan_fields, _study_fields, _study_record
+    from cli import _image_checks, _judge, _scan_fields, _study_fields, _study_record
 
     classifier = model.classifier
     predictions, records = [], []

@@ -18,7 +18,7 @@ from tests.conftest import ROOT, save_with_card
 def test_importing_core_does_not_import_tensorflow():
     code = (
         "import sys; sys.path.insert(0, %r);"
-        "import core, core.io, core.preprocess, core.classifier, core.cli, core.modelcard;"
+        "import core, core.io, core.preprocess, core.classifier, core.modelcard, cli;"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules" % ROOT
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.cli import run_cli
+from cli import run_cli
 from tests.conftest import ROOT
 
 CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
@@ -221,7 +221,7 @@ def test_predict_real_test_scans(capsys, data_dir):
 def test_default_batch_size_bounds_the_input_memory():
     from types import SimpleNamespace
 
-    from core.cli import BATCH_INPUT_VALUES, default_batch_size
+    from cli import BATCH_INPUT_VALUES, default_batch_size
 
     assert default_batch_size(SimpleNamespace(input_size=128, channels=1)) == 256
     big = SimpleNamespace(input_size=299, channels=3)

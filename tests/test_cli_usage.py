@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.cli import build_parser, run_cli
+from cli import build_parser, run_cli
 from tests.conftest import ROOT
 
 

@@ -247,7 +247,7 @@ def test_patient_data_is_not_in_scan_info(tmp_path):
 
 
 def test_cli_json_has_window_and_no_patient_data(capsys, tmp_path, tiny_model_path):
-    from core.cli import run_cli
+    from cli import run_cli
 
     path = make_dicom(tmp_path / "cli.dcm", RAMP, WindowCenter=5000, WindowWidth=4000)
     plain = make_dicom(tmp_path / "plain.dcm", RAMP)

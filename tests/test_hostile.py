@@ -254,7 +254,7 @@ def test_explain_with_report_on_odd_and_hostile_files(corpus, tiny_model_path, t
 def test_output_lines_survive_file_names_that_are_not_utf8():
     """Regression: a file name with undecodable bytes (held as lone surrogates) broke the
     JSON line (invalid UTF-8, or UnicodeEncodeError under a strict locale)."""
-    from core.cli import _Writer
+    from cli import _Writer
 
     name = os.fsdecode(b"/scans/bad-\xff-name.png")
     classes = ["a", "b"]

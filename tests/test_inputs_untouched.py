@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.cli import run_cli
+from cli import run_cli
 from core.io import load_scan
 from core.volume import count_slices, load_volume
 from tests.volumes import make_dicom, make_nifti

@@ -160,7 +160,7 @@ def head_volume(tmp_path, head_image):
 
 
 def _run(capsys, argv):
-    from core.cli import run_cli
+    from cli import run_cli
 
     code = run_cli(argv)
     out = capsys.readouterr()
@@ -210,7 +210,7 @@ def test_predict_all_slices_one_line_per_slice(capsys, tmp_path, head_volume, he
 
 
 def test_slice_and_all_slices_together_is_a_usage_error(capsys, head_volume):
-    from core.cli import run_cli
+    from cli import run_cli
 
     with pytest.raises(SystemExit) as exit_info:
         run_cli(["predict", head_volume, "--slice", "1", "--all-slices"])

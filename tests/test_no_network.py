@@ -6,7 +6,7 @@ TensorFlow/Keras import is covered too): ``socket.socket.connect``/``connect_ex`
 and record; creating an internet socket is recorded (for the report only: urllib3's import-time IPv6
 probe binds one to ::1, which is not network access). It then imports the core,
 gradcam and gui modules and runs ``predict``, ``explain --report`` and ``--self-test``
-through ``core.cli.run_cli``. A second run, where ``unshare`` can make an empty network
+through ``cli.run_cli``. A second run, where ``unshare`` can make an empty network
 namespace, checks the same commands still work with no network at all.
 """
 
@@ -57,11 +57,11 @@ socket.socket.__init__ = recording_init
 root, scan, model, out_dir, result_file = sys.argv[1:6]
 sys.path.insert(0, root)
 import importlib
-modules = ["core.io", "core.cli", "core.classifier", "core.report", "core.dicom", "core.nifti",
+modules = ["core.io", "cli", "core.classifier", "core.report", "core.dicom", "core.nifti",
            "gradcam.engine", "gradcam.overlay", "gui.app", "gui.jobs", "gui.worker"]
 for name in modules:
     importlib.import_module(name)
-from core.cli import run_cli
+from cli import run_cli
 codes = {
     "predict": run_cli(["predict", scan, "--model", model]),
     "explain": run_cli(["explain", scan, "--model", model, "--out-dir", out_dir, "--report"]),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.cli import run_cli
+from cli import run_cli
 from core.ood import BLANK_WARNING, COLOUR_WARNING, NOT_MRI_WARNING, energy, is_blank, warning_for
 
 

@@ -99,7 +99,7 @@ def test_report_needs_neither_tk_nor_tensorflow(tmp_path):
 
 
 def test_explain_report_next_to_overlays_and_no_overwrite_without_force(capsys, tmp_path, head_image, tiny_model_path):
-    from core.cli import run_cli
+    from cli import run_cli
 
     scan = tmp_path / "head.png"
     Image.fromarray(head_image).save(scan)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.cli import run_cli
+from cli import run_cli
 from core.sequence import FEW_EXAMPLES, SequenceProbe, rarity_warning
 
 

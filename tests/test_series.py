@@ -214,7 +214,7 @@ def test_dicomdir_lists_the_files_it_references():
 
 
 def _run(capsys, argv):
-    from core.cli import run_cli
+    from cli import run_cli
 
     code = run_cli(argv)
     out = capsys.readouterr()

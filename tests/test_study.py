@@ -119,7 +119,7 @@ def _first_correct(classifier, folder, label, count):
 
 
 def _study(capsys, path):
-    from core.cli import run_cli
+    from cli import run_cli
 
     code = run_cli(["predict", str(path), "--quiet"])
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

@@ -71,7 +71,7 @@ def test_classify_all_slices_shows_the_study_verdict_and_jumps_to_its_evidence(a
     volume, study = app.study
     assert volume is app.loaded.volume and study["slices"] == 6
     # The very record `predict` prints for this series.
-    from core.cli import predict_with
+    from cli import predict_with
 
     capsys.readouterr()
     predict_with(app.model.classifier, [str(root / "t1")], quiet=True)

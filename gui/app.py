@@ -1,16 +1,18 @@
 """The main window: assembles the panels, hands work to the workers, paints what comes back.
 
+``App`` is the composition root; each concern has its own controller module (Thonny's split):
+``gui.batch_controller`` (Classify folder), ``gui.volume_controller`` (series, slices, window,
+Classify all slices), ``gui.report_controller`` (Save overlay image, Export report).
+
 Only this thread touches widgets. Workers return results on queues that
 ``_poll`` drains every few milliseconds with ``after()`` (the Thonny pattern).
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import queue
 import sys
-import threading
 import tkinter as tk
 from dataclasses import dataclass
 from tkinter import ttk
@@ -18,8 +20,9 @@ from tkinter import ttk
 from core.paths import resource_path
 from core.series import Series
 from core.version import APP_NAME, __version__
-from gradcam.overlay import COLORMAPS, overlay, scale_caption, with_colorbar
+from gradcam.overlay import COLORMAPS, overlay, scale_caption
 from gui import jobs, keys, theme
+from gui.batch_controller import BatchController, FolderRun  # noqa: F401 (FolderRun: importable here too)
 from gui.canvas import ImageCanvas, ViewState
 from gui.colorbar import ColorBar
 from gui.controls import METHOD_NAMES, PREDICTED, ControlsPanel
@@ -27,11 +30,13 @@ from gui.dialogs import FileDialogs, InfoWindow, ModelInfoWindow
 from gui.dnd import enable_file_drop
 from gui.menus import MenuBar
 from gui.recent import RecentFiles
+from gui.report_controller import ReportController
 from gui.results import NOT_MRI_HEADLINE, ResultsPanel
 from gui.settings import Settings
 from gui.statusbar import DisclaimerBar, MessageBar, StatusBar
 from gui.texts import DISCLAIMER, about_text, shortcuts_text, slice_text
 from gui.volumepanel import PRESETS, SliceBar, WindowPanel, window_words
+from gui.volume_controller import VolumeController
 from gui.widgets import ElidedLabel, ScrollFrame
 from gui.worker import Worker
 
@@ -41,17 +46,6 @@ START_SIZE = (1240, 780)
 OPACITY_STEP = 0.1
 DEFAULT_OPACITY = 0.4
 DEFAULT_COLORMAP = "jet"
-
-
-@dataclass
-class FolderRun:
-    """One "Classify folder" run: the files still to do, the cancel flag, its window."""
-
-    folder: str
-    window: object  # gui.batch.BatchWindow
-    cancel: threading.Event
-    todo: list
-    done: bool = False
 
 
 @dataclass
@@ -69,6 +63,10 @@ class App:
     def __init__(self, root: tk.Tk, model_path: str | None = None, dialogs=None, recent: RecentFiles | None = None,
                  settings: Settings | None = None):
         self.root = root
+        # One controller per concern (this class composes them; all run on the Tk main loop).
+        self.batch = BatchController(self)  # File > Classify folder
+        self.volumes = VolumeController(self)  # slices, series, window, Classify all slices
+        self.reports = ReportController(self)  # Save overlay image, Export report
         self.dialogs = dialogs or FileDialogs(root)
         self.recent = recent or RecentFiles()
         self.settings = settings or Settings()  # the user's config folder, never next to the scans
@@ -94,16 +92,14 @@ class App:
         self._window_drag = None  # (center, width) when a right-drag started
         self._settings_after = None
         self._handlers = {
-            "model": self._on_model, "scan": self._on_scan, "explain": self._on_analysis, "save": self._on_saved,
-            "report": self._on_saved, "csv": self._on_saved, "listed": self._on_listed,
-            "folder": self._on_folder_batch, "slices": self._on_slices,
+            "model": self._on_model, "scan": self._on_scan, "explain": self._on_analysis,
+            "save": self.reports._on_saved, "report": self.reports._on_saved, "csv": self.reports._on_saved,
+            "listed": self.batch._on_listed,
+            "folder": self.batch._on_folder_batch, "slices": self.volumes._on_slices,
         }
         self._handlers["maps"] = self._on_method_maps  # a map computed on demand (Integrated Gradients)
         self._maps_asked = set()  # (scan serial, class, method) on the worker now: asked once
-        self.folder_run: FolderRun | None = None
-        self.slice_predictions = None  # the last "Classify all slices" result (one Prediction per slice)
-        self._handlers["volumes"] = self._on_volumes_listed  # File > Open folder: the series found
-        self.study = None  # (classifier volume, study record) of the last "Classify all slices"
+        self._handlers["volumes"] = self.volumes._on_volumes_listed  # File > Open folder: the series found
 
         self._setup_root()
         self.colormaps = list(COLORMAPS)
@@ -200,7 +196,8 @@ class App:
         side.columnconfigure(0, weight=1)
         self.controls = ControlsPanel(side, self.vars, self.colormaps, on_target=self.on_target_selected)
         self.controls.grid(row=1, column=0, sticky="new", pady=(px(10), 0))
-        self.window_panel = WindowPanel(side, on_window=self.set_window, on_classify_shown=self._classify_shown_changed)
+        self.window_panel = WindowPanel(side, on_window=self.set_window,
+                                        on_classify_shown=self.volumes._classify_shown_changed)
         self.window_panel.grid(row=2, column=0, sticky="new", pady=(px(10), 0))
         self.window_panel.grid_remove()  # only DICOM/NIfTI scans are windowed
         self.results.show_message("Loading model…")
@@ -278,6 +275,21 @@ class App:
     @property
     def busy(self) -> bool:
         return self._pending > 0
+
+    @property
+    def folder_run(self):
+        """The last "Classify folder" run (``gui.batch_controller.FolderRun``), or None."""
+        return self.batch.run
+
+    @property
+    def study(self):
+        """(classifier volume, study record) of the last "Classify all slices", or None."""
+        return self.volumes.study
+
+    @property
+    def slice_predictions(self):
+        """The last "Classify all slices" result (one Prediction per slice), or None."""
+        return self.volumes.slice_predictions
 
     # ----- model ---------------------------------------------------------
 
@@ -366,41 +378,7 @@ class App:
             self.open_folder(folder)
 
     def open_folder(self, *paths, fallback: str | None = None, as_scan: bool = False) -> None:
-        """The DICOM series and volumes in ``paths`` (folders, files, a DICOMDIR): one opens at once,
-        several are offered in a chooser; with none, ``fallback`` (a file) opens as a scan.
-        ``as_scan``: a folder given where a scan was asked for (its failure says "Cannot open scan")."""
-        paths = [str(p) for p in paths]
-        where = paths[0] if len(paths) == 1 else f"{len(paths)} files"
-        self.show_message(f"Looking for DICOM series in {where}…")
-        self._submit(self.io_worker, "volumes", jobs.list_volumes, paths, context=(where, fallback, as_scan))
-
-    def _on_volumes_listed(self, result, context) -> None:
-        where, fallback, as_scan = context
-        if not result.ok and as_scan or (result.ok and not result.value and as_scan):
-            self.show_error(f"Cannot open scan: {where}: a folder with no DICOM series, DICOM or NIfTI file in it "
-                            "(File ▸ Classify folder… classifies a folder of images)")
-            return
-        if not result.ok:
-            self.show_error(f"Cannot read {where}: {result.error}")
-            return
-        choices = result.value
-        if not choices and fallback is not None:
-            self.open_scan(fallback)  # dropped images: the first one, as always
-            return
-        if not choices:
-            self.show_error(f"No DICOM series, DICOM or NIfTI file in {where} (File ▸ Classify folder… "
-                            "classifies a folder of images).")
-            return
-        if len(choices) == 1:
-            self.open_scan(choices[0][0])
-            return
-        from gui.serieschooser import SeriesChooser
-
-        old = self.windows.get("series")
-        if old is not None and old.winfo_exists():
-            old.destroy()
-        self.windows["series"] = SeriesChooser(self.root, where, choices, on_open=self.open_scan)
-        self.show_message(f"{len(choices)} series and volumes in {where}: choose one.")
+        self.volumes.open_folder(*paths, fallback=fallback, as_scan=as_scan)
 
     def _on_scan(self, result, context) -> None:
         path, rewindow = context
@@ -416,7 +394,7 @@ class App:
                 self.recent.remove(path)  # a recent entry whose file has gone
             return
         if rewindow is True and not self.window_panel.classify_shown.get():
-            self._show_window(result.value)  # display only: the classifier's input and its analysis stay
+            self.volumes._show_window(result.value)  # display only: the classifier's input and its analysis stay
             return
         if not rewindow:
             self.view_state.reset()  # another scan: fitted, not zoomed into where the last one was
@@ -477,11 +455,11 @@ class App:
         if loaded.slices > 1:
             self.slice_bar.show(loaded.index, loaded.slices)
             self.slice_bar.show_volume(loaded.volume_index, loaded.volumes)
-            self.slice_bar.show_study(*self._study_line())
+            self.slice_bar.show_study(*self.volumes._study_line())
             self.slice_bar.grid()
         else:
             self.slice_bar.grid_remove()
-        self._show_windows()
+        self.volumes._show_windows()
         plot = self.windows.get("slices")
         if plot is not None and plot.winfo_exists() and loaded.slices == len(plot.predictions):
             plot.mark(loaded.index)
@@ -490,100 +468,21 @@ class App:
 
     def set_slice(self, index: int) -> None:
         """Show slice ``index`` of the volume on screen and classify that slice."""
-        loaded = self.loaded
-        if loaded is None or loaded.slices <= 1:
-            return
-        index = min(max(0, int(index)), loaded.slices - 1)
-        if index == loaded.index:
-            return
-        self._show_loaded(loaded.at(index))
-        if self.model is not None:
-            self._explain(self._current_target(), fresh=True)
-        self._refresh_states()
+        self.volumes.set_slice(index)
 
     def step_slice(self, delta: int) -> None:
-        if self.loaded is not None:
-            self.set_slice(self.loaded.index + delta)
+        self.volumes.step_slice(delta)
 
     def set_window(self, window) -> None:
-        """Show the volume in ``window`` ((center, width), None = the file's, "auto", "full").
-
-        Display only: the classifier keeps each slice's default window (and the analysis stays),
-        unless "Classify the displayed window" is ticked; then the slice is classified again."""
-        loaded = self.loaded
-        if loaded is None or not loaded.windowed:
-            return
-        source = loaded.source if loaded.source is not None else loaded.scan.path
-        self.show_message("Applying the window…")
-        shown = self.window_panel.classify_shown.get()
-        self._submit(self.io_worker, "scan", jobs.read_scan, source, window, loaded.index, loaded.volume_index,
-                     None if shown else loaded.volume, shown, context=(source, True))
-
-    def _show_window(self, loaded: jobs.LoadedScan) -> None:
-        """The same scan in another display window: the screen changes, the classifier's input does not."""
-        self.loaded = loaded
-        self.scan_canvas.set_image(self._display())
-        self._show_windows()
-        self._render_heatmap()  # the overlay drawn over the newly windowed image
-        shown = loaded.shown.info["window"]
-        self.show_message(f"Showing {window_words(shown)}; display only: the classifier still sees "
-                          f"{window_words(loaded.scan.info['window'])}.")
-        self._refresh_states()
-
-    def _show_windows(self) -> None:
-        """The window panel (display window, which window the classifier sees) and the results' line."""
-        loaded = self.loaded
-        if loaded.windowed:
-            self.window_panel.show(loaded.shown.info["window"], loaded.scan.info["window"])
-            self.window_panel.grid()
-            asked = " (the displayed window, as asked)" if self.window_panel.classify_shown.get() else ""
-            self.results.show_model_window(f"Model input: {window_words(loaded.scan.info['window'])}{asked}")
-        else:
-            self.window_panel.grid_remove()
-            self.results.show_model_window(None)
-
-    def _classify_shown_changed(self) -> None:
-        """The option "Classify the displayed window" was ticked or cleared: read and classify again."""
-        loaded = self.loaded
-        if loaded is None or not loaded.windowed:
-            return
-        window = loaded.shown.info["window"]
-        chosen = (window["center"], window["width"]) if window.get("source") == "user" else None
-        source = loaded.source if loaded.source is not None else loaded.scan.path
-        shown = bool(self.window_panel.classify_shown.get())
-        self.show_message("Classifying the displayed window…" if shown else "Classifying the default window…")
-        # "reclassify": the classifier's input changes either way, so the slice is classified again.
-        self._submit(self.io_worker, "scan", jobs.read_scan, source, chosen, loaded.index, loaded.volume_index,
-                     None, shown, context=(source, "reclassify"))
+        """Show the volume in ``window`` ((center, width), None = the file's, "auto", "full")."""
+        self.volumes.set_window(window)
 
     def set_volume(self, volume_index: int) -> None:
         """4-D NIfTI: show and classify volume ``volume_index`` (same slice, default window)."""
-        loaded = self.loaded
-        if loaded is None or loaded.volume_index is None or volume_index == loaded.volume_index:
-            return
-        self.show_message(f"Reading volume {volume_index} of {loaded.volumes}…")
-        self._submit(self.io_worker, "scan", jobs.read_scan, loaded.source, None, loaded.index, int(volume_index),
-                     context=(loaded.source, False))
-
-    def _study_for(self, loaded) -> dict | None:
-        """The study record of ``loaded``'s volume, if "Classify all slices" ran on it."""
-        if self.study is None or loaded is None or self.study[0] is not loaded.volume:
-            return None
-        return self.study[1]
-
-    def _study_line(self) -> tuple:
-        """(text, evidence slices) for the slice bar's second row: the study verdict, else series notes."""
-        from gui.volumepanel import study_headline
-
-        study = self._study_for(self.loaded)
-        if study is not None:
-            return study_headline(study, self.model.card.display_name), study["evidence_slices"]
-        notes = self.loaded.volume.info.get("notes") if self.loaded.volume is not None else None
-        return ("Series: " + "; ".join(notes) if notes else None), ()
+        self.volumes.set_volume(volume_index)
 
     def reset_window(self) -> None:
-        if self.loaded is not None and self.loaded.windowed:
-            self.window_panel.reset()
+        self.volumes.reset_window()
 
     # ----- viewing (display only: nothing here reaches the classifier) ------------
 
@@ -709,36 +608,7 @@ class App:
         self.settings.update(last_save_dir=self._last_save_dir)
 
     def classify_all_slices(self) -> None:
-        if self.model is None or self.loaded is None or self.loaded.slices <= 1:
-            self.show_error("Classify all slices needs a multi-slice scan (DICOM series or multi-frame, NIfTI) "
-                            "and a model.")
-            return
-        volume = self.loaded.volume  # the classifier's: default windows (or the displayed one, if asked)
-        self.show_message(f"Classifying all {len(volume)} slices…")
-        self._submit(self.model_worker, "slices", jobs.classify_slices, self.model, volume, context=volume)
-
-    def _on_slices(self, result, volume) -> None:
-        if self.loaded is None or self.loaded.volume is not volume:
-            return  # another scan or window since: these numbers describe something no longer shown
-        if not result.ok:
-            self.show_error(f"Classify all slices failed: {result.error}")
-            return
-        from gui.sliceplot import SlicePlotWindow  # matplotlib only when first asked for
-
-        self.slice_predictions = result.value.predictions
-        self.study = (volume, result.value.study)  # the study verdict, as `predict` prints it
-        old = self.windows.get("slices")
-        if old is not None and old.winfo_exists():
-            old.destroy()
-        card = self.model.card
-        self.windows["slices"] = SlicePlotWindow(
-            self.root, self.loaded.name, self.slice_predictions, self.model.classifier.classes, card.display_name,
-            self.loaded.index, on_pick=self.set_slice, study=result.value.study,
-        )
-        self.slice_bar.show_study(*self._study_line())
-        self._refresh_states()
-        self.show_message(f"Classified {len(self.slice_predictions)} slices in {result.elapsed_ms / 1000:.1f} s. "
-                          f"{self._study_line()[0]}. Click the plot to show a slice.")
+        self.volumes.classify_all_slices()
 
     # ----- explanation ---------------------------------------------------
 
@@ -876,152 +746,26 @@ class App:
     # ----- saving --------------------------------------------------------
 
     def save_overlay(self) -> None:
-        if self.overlay_image is None:
-            self.show_error("Nothing to save yet: open a scan and wait for its heatmap.")
-            return
-        stem = os.path.splitext(self.loaded.scan.name)[0]
-        method = self.vars.method.get().replace("++", "pp")
-        suggested = f"{stem}_{method}_{self.analysis.target_class}.png"
-        path = self.dialogs.ask_save_image(initialfile=suggested, initialdir=self._save_dir())
-        if not path:
-            return
-        self._saved_to(path)
-        self._save_count += 1  # each save its own channel: a second save never cancels the first
-        channel = f"save:{self._save_count}"
-        image = with_colorbar(self.overlay_image, self.vars.colormap.get(), self._scale_caption())  # labelled scale
-        self._submit(self.io_worker, channel, jobs.save_image, image, path, context=path)
-
-    def _on_saved(self, result, path) -> None:
-        what = {"report": "report", "csv": "table"}.get(result.channel.split(":")[0], "overlay image")
-        if result.ok:
-            self.show_message(f"Saved {what} to {path}")
-            run = self.folder_run
-            if what == "table" and run is not None and run.window.winfo_exists():
-                run.window.mark_exported(path)  # closing the table no longer asks
-        else:
-            self.show_error(f"Could not save: {result.error}")
-
-    def _stem(self) -> str:
-        name = self.loaded.scan.name
-        stem = name[: -len(".nii.gz")] if name.lower().endswith(".nii.gz") else os.path.splitext(name)[0]
-        return stem + (f".slice{self.loaded.index:03d}" if self.loaded.slices > 1 else "")
+        self.reports.save_overlay()
 
     def export_report(self) -> None:
         """File ▸ Export report…: a one-page PDF of the scan, overlay and prediction on screen."""
-        if self.analysis is None or self.loaded is None:
-            self.show_error("Nothing to report yet: open a scan and wait for its analysis.")
-            return
-        path = self.dialogs.ask_save_report(initialfile=f"{self._stem()}.report.pdf", initialdir=self._save_dir())
-        if not path:
-            return
-        self._saved_to(path)
-        overlay_rgb = self.overlay_image
-        if overlay_rgb is None:  # no Grad-CAM for this model: the report shows the scan twice
-            import numpy as np
-
-            overlay_rgb = np.stack([self.loaded.display] * 3, axis=-1)
-        self._save_count += 1
-        method = METHOD_NAMES[self.vars.method.get()] if self.overlay_image is not None else "No heatmap"
-        # the overlay's colour bar in the report too (none when the report shows the scan twice)
-        bar = {"colormap": self.vars.colormap.get(), "scale_label": self._scale_caption()} \
-            if self.overlay_image is not None else {}
-        self._submit(
-            self.io_worker, f"report:{self._save_count}", functools.partial(jobs.save_report, **bar), path,
-            self.loaded, overlay_rgb, self.analysis, self.model.classifier, method, self._study_for(self.loaded),
-            bool(self.window_panel.classify_shown.get()), context=path,
-        )
+        self.reports.export_report()
 
     # ----- folders -------------------------------------------------------
 
     def classify_folder_dialog(self) -> None:
-        if self.model is None:
-            self.show_error("Classify folder needs a model: " + (self.model_error or "it is still loading."))
-            return
-        folder = self.dialogs.ask_directory(initialdir=self._last_dir)
-        if folder:
-            self.classify_folder(folder)
+        self.batch.classify_folder_dialog()
 
     def classify_folder(self, folder: str) -> None:
         """Classify every file under ``folder`` on the model worker, a batch at a time, into a table."""
-        from gui.batch import BatchWindow
-
-        old = self.windows.get("batch")
-        if old is not None and old.winfo_exists() and not old.request_close():
-            return  # the user keeps the table on screen (a run going, or results not exported)
-        if self.folder_run is not None and not self.folder_run.done:
-            self.cancel_folder()
-        folder = str(folder)
-        # The window asks before closing when something would be lost, and cancels a run it closes.
-        window = BatchWindow(self.root, folder, self.model.card.display_name, on_cancel=self.cancel_folder,
-                             on_export=self.export_csv, on_open=self.open_scan,
-                             classes=self.model.classifier.classes, confirm=getattr(self.dialogs, "ask_yes_no", None))
-        self.windows["batch"] = window
-        run = self.folder_run = FolderRun(folder, window, threading.Event(), [])
-        self.show_message(f"Classifying the files in {folder}…")
-        self._submit(self.io_worker, "listed", jobs.list_scans, folder, context=run)
+        self.batch.classify_folder(folder)
 
     def cancel_folder(self) -> None:
-        run = self.folder_run
-        if run is not None and not run.done:
-            run.cancel.set()  # the model worker checks it before each batch
-            self._finish_folder(run)
-
-    def _on_listed(self, result, run) -> None:
-        if run is not self.folder_run or run.done:
-            return
-        if not result.ok:
-            self.show_error(f"Cannot read that folder: {result.error}")
-            self._finish_folder(run, stopped=True)
-            return
-        run.todo = list(result.value)
-        if run.window.winfo_exists():
-            run.window.set_total(len(run.todo))
-        self._next_folder_batch(run)
-
-    def _next_folder_batch(self, run) -> None:
-        if not run.todo or run.cancel.is_set():
-            self._finish_folder(run)
-            return
-        batch, run.todo = run.todo[: jobs.FOLDER_BATCH], run.todo[jobs.FOLDER_BATCH:]
-        self._submit(self.model_worker, "folder", jobs.classify_files, self.model, batch, run.cancel, context=run)
-
-    def _on_folder_batch(self, result, run) -> None:
-        if run is not self.folder_run:
-            return
-        if not result.ok:
-            self.show_error(f"Classify folder stopped: {type(result.error).__name__}: {result.error}")
-            self._finish_folder(run, stopped=True)
-            return
-        if run.window.winfo_exists():
-            run.window.add(result.value)
-            if run.done:  # the batch in flight when Cancel was pressed: keep its rows, count them everywhere
-                run.window.finish(cancelled=True)
-                self.show_message(run.window.status_text())
-        if not run.done:
-            self._next_folder_batch(run)
-
-    def _finish_folder(self, run, stopped: bool = False) -> None:
-        if run.done:
-            return
-        run.done = True
-        if run.window.winfo_exists():
-            run.window.finish(cancelled=run.cancel.is_set(), stopped=stopped)
-            if not stopped:  # the error message stays; otherwise the window's own counts, word for word
-                self.show_message(run.window.status_text())
+        self.batch.cancel_folder()
 
     def export_csv(self) -> None:
-        run = self.folder_run
-        if run is None or not run.window.winfo_exists() or not run.window.records:
-            return
-        name = os.path.basename(os.path.normpath(run.folder)) or "results"
-        # In front of the results table, not behind it: the table is the dialog's parent.
-        path = self.dialogs.ask_save_csv(initialfile=f"{name}.csv", initialdir=self._save_dir(), parent=run.window)
-        if not path:
-            return
-        self._saved_to(path)
-        self._save_count += 1
-        self._submit(self.io_worker, f"csv:{self._save_count}", jobs.write_csv, path, list(run.window.records),
-                     list(self.model.classifier.classes), context=path)
+        self.batch.export_csv()
 
     # ----- messages, windows, state ---------------------------------------
 

@@ -11,11 +11,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
-# GUI tests need Tk and a virtual X server; screenshots need ImageMagick.
+# GUI tests need Tk and a virtual X server; screenshots need ImageMagick; report tests read PDFs.
 missing=()
 command -v Xvfb >/dev/null || missing+=(xvfb)
 command -v xdotool >/dev/null || missing+=(xdotool)
 command -v import >/dev/null || missing+=(imagemagick)
+command -v pdftotext >/dev/null || missing+=(poppler-utils)  # the PDF report's text is checked
 .venv/bin/python -c "import tkinter" 2>/dev/null || missing+=(python3-tk tk8.6)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

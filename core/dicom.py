@@ -92,8 +92,11 @@ def decode_dicom(path: str, window=None, out: np.ndarray | None = None) -> tuple
     elif out.shape != (frames, rows, cols):
         raise CorruptHeaderError(path, f"DICOM image is {frames} x {cols}x{rows}, not the size its header gave")
     windows: list[dict | None] = [None] * frames
+    chroma = None
     try:
         for i in range(frames):
+            if i == 0 and not photometric.startswith("MONOCHROME"):
+                chroma = _chroma(raw[0], ds)
             if photometric.startswith("MONOCHROME"):
                 out[i], windows[i] = _window_frame(raw[i, ..., 0], _frame_dataset(ds, i), user_window)
             else:
@@ -108,6 +111,8 @@ def decode_dicom(path: str, window=None, out: np.ndarray | None = None) -> tuple
         "modality": str(ds.get("Modality", "")) or None,
         "transfer_syntax": syntax.name if syntax else None,
     }
+    if chroma is not None:  # as core.io's for ordinary images: a colour picture is not an MRI
+        info["chroma"] = chroma
     return out, windows, info
 
 
@@ -537,6 +542,18 @@ def _first(value) -> float:
         return float(value[0])
     except TypeError:
         return float(value)
+
+
+def _chroma(frame: np.ndarray, ds) -> float:
+    """Mean (max - min) over the colour channels of a colour frame, on a 0..255 scale (relative
+    to the frame's brightest value): 0 for a grey picture stored as colour."""
+    if frame.shape[-1] == 1:
+        from pydicom.pixels import apply_color_lut
+
+        frame = apply_color_lut(frame[..., 0], ds)
+    rgb = frame.astype(np.float32)
+    spread = rgb.max(axis=-1) - rgb.min(axis=-1)
+    return float(spread.mean() * 255.0 / max(float(rgb.max()), 1.0))
 
 
 def _grey_from_colour(frame: np.ndarray, ds) -> np.ndarray:

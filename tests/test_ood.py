@@ -167,3 +167,18 @@ def test_predict_abstains_on_a_ct_dicom(capsys, tiny_model_path):
     code = run_cli(["predict", path, "--model", tiny_model_path])
     record = json.loads(capsys.readouterr().out.splitlines()[0])
     assert code == 0 and record["label"] is None and "CT image" in record["warning"]
+
+
+def test_colour_dicom_secondary_capture_abstains(capsys, tiny_model_path):
+    from pydicom.data import get_testdata_file
+
+    from core.io import load_scan
+
+    path = get_testdata_file("SC_rgb_small_odd.dcm", download=False)
+    grey = get_testdata_file("MR_small.dcm", download=False)
+    if not path or not grey:
+        pytest.skip("pydicom test files not installed")
+    assert load_scan(path).info["chroma"] > 12 and "chroma" not in load_scan(grey).info
+    code = run_cli(["predict", path, "--model", tiny_model_path])
+    record = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert code == 0 and record["label"] is None and record["warning"] == COLOUR_WARNING

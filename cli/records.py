@@ -137,7 +137,8 @@ def _isolated_warning(verdict, records) -> str:
     shown = ", ".join(f"{i} ({records[i]['label']} {records[i]['confidence']:.0%})" for i in verdict.isolated_slices)
     many = len(verdict.isolated_slices) > 1
     return (f"slice{'s' if many else ''} {shown} suggest{'' if many else 's'} a tumour the study verdict does "
-            f"not rest on (it needs {MIN_EVIDENCE} slices of one class): review {'them' if many else 'it'}")
+            f"not rest on (a class needs {MIN_EVIDENCE} slices, and the class with most slices wins): "
+            f"review {'them' if many else 'it'}")
 
 
 def _image_checks(scan):

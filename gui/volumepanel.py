@@ -39,7 +39,7 @@ def study_headline(study: dict, display_name) -> str:
     words = (f"Study: {display_name(study['label'])} {study['confidence']:.1%} — evidence slices {evidence} "
              f"(of {study['slices']}, from 0)")
     if study.get("isolated_slices"):
-        words += "; not counted: " + ", ".join(str(i) for i in study["isolated_slices"])
+        words += "; other tumour slices, to review: " + ", ".join(str(i) for i in study["isolated_slices"])
     return words
 
 

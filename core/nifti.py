@@ -53,14 +53,19 @@ def nifti_version(header: bytes) -> int | None:
     return None
 
 
-def count_slices(path: str) -> int:
-    """Axial slices after reorientation, from the header alone."""
+def _read_header(path: str):
+    """The NIfTI header alone (no voxel data read)."""
     with _opened(path) as handle:
         klass = _image_class(path, handle)
         try:
-            header = klass.header_class.from_fileobj(handle)
+            return klass.header_class.from_fileobj(handle)
         except Exception:
             raise CorruptHeaderError(path, "NIfTI header is damaged or unreadable") from None
+
+
+def count_slices(path: str) -> int:
+    """Axial slices after reorientation, from the header alone."""
+    header = _read_header(path)
     shape = _volume_shape(path, header)
     # Row i of the orientation says which RAS axis stored axis i ends up on (2 = superior).
     axial = np.flatnonzero(_orientation(path, header.get_best_affine())[:, 0] == 2)
@@ -143,12 +148,7 @@ def _checked_volume(path: str, index: int | None, count: int) -> int:
 
 def count_volumes(path: str) -> int:
     """How many 3-D volumes a NIfTI file holds (1 for 3-D files), from the header alone."""
-    with _opened(path) as handle:
-        klass = _image_class(path, handle)
-        try:
-            header = klass.header_class.from_fileobj(handle)
-        except Exception:
-            raise CorruptHeaderError(path, "NIfTI header is damaged or unreadable") from None
+    header = _read_header(path)
     dims = tuple(int(d) for d in header.get_data_shape())
     return int(np.prod(dims[3:])) if len(dims) > 3 else 1
 

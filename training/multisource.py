@@ -38,6 +38,17 @@ def config_from_card(card: dict, data_dir: str, cache_dir: str):
     return TrainConfig(data=data_dir, cache_dir=cache_dir, **settings)
 
 
+def model_and_training_data(model_path, data_dir: str, cache_dir: str):
+    """(classifier, class names, its TrainingData): what the post-training steps (training.ood,
+    training.sequence) start from: the model and exactly its own training / validation split."""
+    from core.classifier import Classifier
+    from training.data import class_names
+
+    classifier = Classifier.load(model_path)
+    names = class_names(data_dir)
+    return classifier, names, training_data(config_from_card(classifier.card.data, data_dir, cache_dir), names)
+
+
 def _limited(indices_by_label, per_class, seed):
     """At most ``per_class`` indices of each label (smoke tests)."""
     rng = np.random.default_rng(seed)

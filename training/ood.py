@@ -131,16 +131,14 @@ def main(argv=None) -> int:
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR)
     args = parser.parse_args(argv)
 
-    from core.classifier import Classifier
     from core.io import load_scan
     from core.modelcard import write_card
-    from training.data import class_names, list_split
-    from training.multisource import config_from_card, training_data
+    from training.data import list_split
+    from training.multisource import model_and_training_data
 
-    classifier = Classifier.load(args.model)
+    # the model's own training / validation split (train rows only)
+    classifier, names, data = model_and_training_data(args.model, args.data, args.cache_dir)
     card = classifier.card.data
-    names = class_names(args.data)
-    data = training_data(config_from_card(card, args.data, args.cache_dir), names)  # the model's own training/validation split (train rows only)
     train_idx, val_idx = data.train_idx, data.val_idx
 
     def logits_features(images):

@@ -43,16 +43,12 @@ def main(argv=None) -> int:
 
     from sklearn.linear_model import LogisticRegression
 
-    from core.classifier import Classifier
     from core.modelcard import write_card
     from core.sequence import SequenceProbe
-    from training.data import class_names
-    from training.multisource import config_from_card, training_data
+    from training.multisource import model_and_training_data
 
-    classifier = Classifier.load(args.model)
+    classifier, names, data = model_and_training_data(args.model, args.data, args.cache_dir)
     card = classifier.card.data
-    names = class_names(args.data)
-    data = training_data(config_from_card(card, args.data, args.cache_dir), names)
 
     def features(images):
         return np.concatenate([classifier.logits_and_features(images[i : i + 256].astype(np.float32))[1]

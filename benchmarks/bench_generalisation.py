@@ -30,13 +30,17 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import ROOT, append_results, markdown_table  # noqa: E402
 
+from training.metrics import expected_calibration_error  # noqa: E402
+
 MIN_CELL = 1  # every cell is reported; the README marks small ones by their n
 CONFIDENT = 0.90
 
 
 def _judge(classifier, pixel_list, chromas=None, modalities=None):
-    """[(label or None, probabilities row, warning)] for raw greyscale scans."""
-    from core.ood import is_blank, verdict_for
+    """[(label or None, probabilities row, warning)] for raw greyscale scans, judged as ``predict``
+    judges them (cli.records._judge: abstention, warnings, low confidence)."""
+    from cli.records import _judge as judge_record
+    from core.ood import is_blank
 
     chromas = chromas or [None] * len(pixel_list)
     modalities = modalities or [None] * len(pixel_list)
@@ -45,22 +49,11 @@ def _judge(classifier, pixel_list, chromas=None, modalities=None):
         chunk = pixel_list[start : start + 64]
         predictions = classifier.predict_pixels(chunk)
         for pixels, chroma, modality, p in zip(chunk, chromas[start : start + 64], modalities[start : start + 64], predictions):
-            verdict = verdict_for(is_blank(pixels), chroma, p.logits, classifier.card.data, p.ood_distance, modality,
-                                  p.structure, p.rarity_warning)
+            record = {"label": p.label}
+            judge_record(record, p, (is_blank(pixels), chroma, modality), classifier.card.data)
             probs = np.array([p.probabilities[c] for c in classifier.classes])
-            warning = verdict.warning or ("low confidence" if p.low_confidence else None)
-            out.append((None if verdict.abstain else p.label, probs, warning))
+            out.append((record["label"], probs, record.get("warning")))
     return out
-
-
-def _ece(confidence, correct, bins=15):
-    edges = np.linspace(0, 1, bins + 1)
-    total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        inside = (confidence > lo) & (confidence <= hi)
-        if inside.any():
-            total += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
-    return float(total)
 
 
 def summarise(results, labels, classes) -> dict:
@@ -88,33 +81,26 @@ def summarise(results, labels, classes) -> dict:
         "warned": float(warned.mean()),
         "warned_when_right": float(warned[correct].mean()) if correct.any() else None,
         "warned_when_wrong": float(warned[~correct].mean()) if (~correct).any() else None,
-        "ece": _ece(confidence, np.array([a == y for a, y in zip(argmax, labels)]).astype(float)),
+        "ece": expected_calibration_error(probs, [classes.index(y) for y in labels])[0],
         "selective_accuracy_90": float(correct[keep].mean()),
         "silent_confident_wrong": float(silent_wrong.mean()),
         "predicted": {c: int(sum(p == c for p in predicted)) for c in [*classes, None] if sum(p == c for p in predicted)},
     }
 
 
-def manifest_rows(shared):
-    from training.sources import MANIFEST
+def manifest_rows(shared, names):
+    """(path, class name, source, sequence) of every ``split == test`` row of the manifest sources."""
+    from training.sources import load_manifest, manifest_sources
 
-    rows = []
-    for manifest in sorted(glob.glob(os.path.join(shared, "data", "*", MANIFEST))):
-        folder = os.path.dirname(manifest)
-        import csv
-
-        with open(manifest, newline="") as handle:
-            for row in csv.DictReader(handle):
-                if row["split"] == "test":
-                    rows.append((os.path.join(folder, row["path"]), row["class"], row["source"], row["sequence"] or "unlabelled"))
-    return rows
+    return [(s.path, names[s.label], s.source, s.sequence)
+            for folder in manifest_sources(os.path.join(shared, "data")) for s in load_manifest(folder, names, "test")]
 
 
 def head_inverted(pixels):
     """The head's intensities inverted, background kept: bench_robustness's strong inversion."""
-    p = pixels.astype(np.float32)
-    head = p > np.percentile(p, 30)
-    return np.where(head, p.max() - p + p[head].min(), p) if head.any() else p
+    from bench_robustness import inversion
+
+    return inversion(pixels.astype(np.float32), "strong", None)
 
 
 def non_mri_dicoms():
@@ -162,7 +148,7 @@ def run(model_path, shared):
     report = {"model": os.path.basename(classifier.model_path), "sha256": classifier.checksum, "held_out": {}}
 
     # 1. manifest test rows, per source x class x sequence
-    rows = manifest_rows(shared)
+    rows = manifest_rows(shared, classes)
     scans = [load_scan(path) for path, *_ in rows]
     results = _judge(classifier, [s.pixels for s in scans], [s.info.get("chroma") for s in scans])
     by_source: dict = {}

@@ -40,17 +40,12 @@ KAGGLE_BAR = 0.97
 SCORE_TIE = 0.005
 
 
-def validation_cells(paths, shared):
-    """Per validation path: (source, class name, sequence) from the manifests; Kaggle otherwise."""
-    import csv
-    import glob
+def validation_cells(paths, shared, names):
+    """Per validation path: (source, class name, sequence) from the manifests' train rows; Kaggle otherwise."""
+    from training.sources import load_manifest, manifest_sources
 
-    known = {}
-    for manifest in glob.glob(os.path.join(shared, "data", "*", "manifest.csv")):
-        folder = os.path.dirname(manifest)
-        with open(manifest, newline="") as handle:
-            for row in csv.DictReader(handle):
-                known[os.path.abspath(os.path.join(folder, row["path"]))] = (row["source"], row["class"], row["sequence"])
+    known = {os.path.abspath(s.path): (s.source, names[s.label], s.sequence)
+             for folder in manifest_sources(os.path.join(shared, "data")) for s in load_manifest(folder, names, "train")}
     out = []
     for path in paths:
         norm = os.path.abspath(path)
@@ -80,13 +75,14 @@ def choose_multisource(results: dict, apply_bar: bool = False) -> str:
 def multisource_main(models, validation_json, shared) -> int:
     import json
 
-    from bench_generalisation import _ece, head_inverted
+    from bench_generalisation import head_inverted
     from core.classifier import Classifier
     from core.io import load_scan
+    from training.metrics import expected_calibration_error
 
     with open(validation_json) as handle:
         paths = json.load(handle)["paths"]
-    cells = validation_cells(paths, shared)
+    cells = validation_cells(paths, shared, Classifier.load(models[0]).classes)
     keys = cell_keys(cells)
     scans = [load_scan(p).pixels.astype(np.float32) for p in paths]
     inverted = [head_inverted(p) for p in scans]
@@ -107,7 +103,7 @@ def multisource_main(models, validation_json, shared) -> int:
         results[path] = {
             "score": 2 / 3 * np.mean(list(per["clean"][0].values())) + 1 / 3 * np.mean(list(per["inverted"][0].values())),
             "kaggle_accuracy": float(per["clean"][2][kaggle].mean()),
-            "ece": _ece(per["clean"][1].max(1), per["clean"][2].astype(float)),
+            "ece": expected_calibration_error(per["clean"][1], labels)[0],
         }
         tables[path] = per
         print(path, results[path], flush=True)

@@ -56,7 +56,8 @@ def test_validation_cells_read_the_manifests_and_merge_small_cells(tmp_path):
     (src / "manifest.csv").write_text("path,class,source,sequence,plane,group,slice,mask,note,split\n"
                                       "glioma/a.jpg,glioma,hosp,flair,axial,P1,1,,,train\n")
     kaggle = tmp_path / "Training" / "meningioma" / "m.jpg"
-    cells = validation_cells([str(src / "glioma" / "a.jpg"), str(kaggle)], str(tmp_path))
+    cells = validation_cells([str(src / "glioma" / "a.jpg"), str(kaggle)], str(tmp_path),
+                             ["glioma", "meningioma", "notumor", "pituitary"])
     assert cells == [("hosp", "glioma", "flair"), ("kaggle", "meningioma", "unlabelled")]
     many = [("hosp", "glioma", "flair")] * 15 + [("hosp", "glioma", "t1")] * 3
     assert cell_keys(many) == ["hosp/glioma/flair"] * 15 + ["hosp/glioma/all"] * 3

@@ -36,6 +36,12 @@ class Sample:
     mask: str = ""  # tumour mask file, "" where none
 
 
+def manifest_sources(data_root: str) -> list[str]:
+    """The manifest sources directly under ``data_root`` (folders holding manifest.csv), sorted."""
+    return sorted(os.path.join(data_root, d) for d in os.listdir(data_root)
+                  if os.path.isfile(os.path.join(data_root, d, MANIFEST)))
+
+
 def load_manifest(folder: str, names: list[str], split: str = "train") -> list[Sample]:
     """The rows of ``folder/manifest.csv`` with this ``split`` whose class is one of ``names``."""
     if split not in SPLITS:

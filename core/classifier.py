@@ -141,8 +141,8 @@ class Classifier:
 
     def distances_of(self, features: np.ndarray) -> list:
         """``ood_distances`` from penultimate features already computed (e.g. by a Grad-CAM pass)."""
-        if self.feature_density is None or features is None:
-            return [None] * len(features if features is not None else [])
+        if self.feature_density is None:
+            return [None] * len(features)
         return [float(d) for d in self.feature_density.distance(features)]
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:

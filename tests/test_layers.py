@@ -5,6 +5,9 @@
 ``core`` imports nothing above it (no ``cli``, ``gui`` or ``gradcam``, anywhere in a file);
 ``gui`` never imports TensorFlow or Keras at module level (only inside functions, run on a
 worker thread once the window is up); ``cli`` is the command line's only home.
+
+No module imports one that imports it back, directly or through a chain (an import inside a
+function counts too), and no class is over 400 lines: a newcomer reads one room at a time.
 """
 
 from __future__ import annotations
@@ -74,3 +77,124 @@ def test_the_checks_see_imports(tmp_path):
                     encoding="utf-8")
     assert {"gradcam", "tensorflow", "os", "numpy"} <= _imports(str(path))
     assert _imports(str(path), top_level_only=True) == {"os", "numpy"}
+
+
+# ----- no import cycle anywhere, no class over 400 lines --------------------------------------------
+
+PROJECT = ("core", "gradcam", "gui", "cli", "training", "benchmarks", "scripts")
+SCRIPT_FOLDERS = ("benchmarks", "scripts")  # run as scripts: ``import common`` is their sibling
+
+
+def _project_modules(root: str = ROOT) -> dict:
+    """Dotted module name -> file, for every project source (``pkg/__init__.py`` is ``pkg``)."""
+    modules = {}
+    for package in PROJECT:
+        for path in sorted(glob.glob(os.path.join(root, package, "**", "*.py"), recursive=True)):
+            parts = os.path.relpath(path, root)[:-3].split(os.sep)
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    if os.path.isfile(os.path.join(root, "main.py")):
+        modules["main"] = os.path.join(root, "main.py")
+    return modules
+
+
+def _module_imports(name: str, path: str, modules: dict) -> dict:
+    """The project modules ``name`` imports anywhere in its file (functions too) -> first line number.
+
+    ``from pkg import sub`` is an import of the module ``pkg.sub`` when that is a module, else of
+    ``pkg`` itself; relative imports are resolved; a script folder's bare ``import common`` is its sibling.
+    """
+    tree = ast.parse(open(path, encoding="utf-8").read(), filename=path)
+    package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
+    folder = name.split(".")[0]
+
+    def resolve(dotted: str):
+        for candidate in (dotted, f"{folder}.{dotted}") if folder in SCRIPT_FOLDERS else (dotted,):
+            parts = candidate.split(".")
+            for end in range(len(parts), 0, -1):  # the longest prefix that is a project module
+                if ".".join(parts[:end]) in modules:
+                    return ".".join(parts[:end])
+        return None
+
+    found = {}
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Import):
+            targets = [resolve(alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([node.module] if node.module else []))
+            for alias in node.names:
+                sub = resolve(f"{base}.{alias.name}") if alias.name != "*" else None
+                targets.append(sub if sub is not None and sub.startswith(base + ".") else resolve(base))
+        for target in targets:
+            if target is not None and target != name:
+                found.setdefault(target, node.lineno)
+    return found
+
+
+def import_cycles(root: str = ROOT) -> list:
+    """Each import cycle among the project's modules, as the list of its modules (strongly
+    connected components of the import graph with more than one module, Tarjan's algorithm)."""
+    modules = _project_modules(root)
+    graph = {name: sorted(_module_imports(name, path, modules)) for name, path in modules.items()}
+    index, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    modules = _project_modules()
+    described = []
+    for cycle in import_cycles():
+        lines = [f"{a} (line {line}) imports {b}" for a in cycle
+                 for b, line in sorted(_module_imports(a, modules[a], modules).items()) if b in cycle]
+        described.append("; ".join(lines))
+    assert not described, "import cycles: " + " | ".join(described)
+
+
+def test_the_cycle_check_sees_cycles(tmp_path):
+    """Direct, through a chain, from inside a function, relative, and a script folder's sibling."""
+    def write(rel, text):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    write("core/__init__.py", "")
+    write("core/a.py", "from core.b import x\n")
+    write("core/b.py", "def f():\n    from . import c\n")
+    write("core/c.py", "import core.a\n")  # a -> b -> c -> a
+    write("gui/__init__.py", "")
+    write("gui/one.py", "from gui import two\n")
+    write("gui/two.py", "def g():\n    import gui.one\n")  # a function-level import still counts
+    write("gui/alone.py", "from gui import one\n")  # imports into a cycle, is not part of it
+    write("benchmarks/common.py", "def h():\n    import bench_x\n")
+    write("benchmarks/bench_x.py", "from common import h\n")
+    assert sorted(import_cycles(str(tmp_path))) == [["benchmarks.bench_x", "benchmarks.common"],
+                                                    ["core.a", "core.b", "core.c"], ["gui.one", "gui.two"]]
+

@@ -30,7 +30,7 @@ class TrainingData:
 def config_from_card(card: dict, data_dir: str, cache_dir: str):
     """The TrainConfig a trained model's card records (its data, sources and split), for the
     post-training steps that must see exactly its training / validation split."""
-    from training.train import TrainConfig
+    from training.config import TrainConfig
 
     config = card.get("training", {}).get("config", {})
     known = {f.name for f in fields(TrainConfig)} - {"data", "cache_dir", "log_dir", "limit_per_class"}

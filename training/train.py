@@ -10,53 +10,19 @@ import json
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 
 from core.modelcard import sha256_of, write_card
-from core.preprocess import PREPROCESSING_NAME, RANK_V2, method_for
+from core.preprocess import RANK_V2, method_for
 from core.version import __version__
-from training.data import DEFAULT_CACHE_DIR, class_names
+from training.config import TrainConfig  # also importable from here, as before
+from training.data import class_names
 from training.multisource import training_data
 from training.sources import counts_table, source_class_weights
 from training.dedup import HASH_NAME, MAX_DISTANCE
-from training.model import DEFAULT_ARCH, MOBILENET_ARCHS, TRANSFER_ARCHS, backbone_of, build_model
-
-
-@dataclass
-class TrainConfig:
-    data: str
-    out: str = "models"
-    arch: str = DEFAULT_ARCH
-    preprocessing: str = PREPROCESSING_NAME  # a core.preprocess.METHODS name
-    inversion_probability: float = 0.0  # chance of a full T1 <-> T2-like inversion per training image
-    curve_probability: float = 0.0  # chance of a random non-monotone intensity curve in the head
-    # Manifest sources (folders with manifest.csv) trained on beside the Kaggle Training/ folder;
-    # only their split == "train" rows are read.
-    sources: tuple = ()
-    # Share of each manifest source's groups (patients / examinations) held out for validation.
-    source_validation_fraction: float = 0.15
-    epochs: int = 40
-    img_size: int = 128
-    batch_size: int = 32
-    learning_rate: float = 2e-3
-    weight_decay: float = 1e-4
-    label_smoothing: float = 0.05
-    validation_fraction: float = 0.12
-    patience: int = 10
-    seed: int = 42
-    # Seed of the validation split alone (None = ``seed``): another initialisation and
-    # shuffling can then be compared with earlier runs on the very same validation scans.
-    split_seed: int | None = None
-    deterministic: bool = False
-    max_minutes: float = 0.0  # 0 = no time limit
-    fine_tune_epochs: int = 10  # transfer archs only: second stage
-    weights: str | None = "imagenet"  # transfer archs only
-    cache_dir: str = DEFAULT_CACHE_DIR
-    log_dir: str = "runs"
-    name: str = "brain_tumor_classifier"
-    limit_per_class: int = 0  # for smoke tests: use at most this many images per class
+from training.model import MOBILENET_ARCHS, TRANSFER_ARCHS, backbone_of, build_model
 
 
 def augment_config(cfg: TrainConfig):

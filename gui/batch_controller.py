@@ -1,7 +1,7 @@
 """File ▸ Classify folder…: every file under a folder classified on the model worker, a batch
 at a time, into a results table (``gui.batch.BatchWindow``), with Cancel and Export CSV.
 
-Runs on the Tk main loop only: the workers return results through ``App._poll``.
+Owns the results table. Runs on the Tk main loop only: results come through ``gui.worker.Jobs``.
 """
 
 from __future__ import annotations
@@ -27,15 +27,19 @@ class FolderRun:
 class BatchController:
     """The folder runs of one ``App`` (its composition root: workers, dialogs, messages)."""
 
-    def __init__(self, app):
+    def __init__(self, app, open_scan):
         self.app = app
+        self.open_scan = open_scan  # a row double-clicked in the table opens its scan
         self.run: FolderRun | None = None  # the last "Classify folder" run
+
+    def handlers(self) -> dict:
+        return {"listed": self._on_listed, "folder": self._on_folder_batch}
 
     def classify_folder_dialog(self) -> None:
         if self.app.model is None:
             self.app.show_error("Classify folder needs a model: " + (self.app.model_error or "it is still loading."))
             return
-        folder = self.app.dialogs.ask_directory(initialdir=self.app._last_dir)
+        folder = self.app.dialogs.ask_directory(initialdir=self.app.prefs.last_dir)
         if folder:
             self.classify_folder(folder)
 
@@ -51,13 +55,13 @@ class BatchController:
         folder = str(folder)
         # The window asks before closing when something would be lost, and cancels a run it closes.
         window = BatchWindow(self.app.root, folder, self.app.model.card.display_name, on_cancel=self.cancel_folder,
-                             on_export=self.export_csv, on_open=self.app.open_scan,
+                             on_export=self.export_csv, on_open=self.open_scan,
                              classes=self.app.model.classifier.classes,
                              confirm=getattr(self.app.dialogs, "ask_yes_no", None))
         self.app.windows["batch"] = window
         run = self.run = FolderRun(folder, window, threading.Event(), [])
         self.app.show_message(f"Classifying the files in {folder}…")
-        self.app._submit(self.app.io_worker, "listed", jobs.list_scans, folder, context=run)
+        self.app.jobs.submit(self.app.jobs.io, "listed", jobs.list_scans, folder, context=run)
 
     def cancel_folder(self) -> None:
         run = self.run
@@ -82,7 +86,7 @@ class BatchController:
             self._finish_folder(run)
             return
         batch, run.todo = run.todo[: jobs.FOLDER_BATCH], run.todo[jobs.FOLDER_BATCH:]
-        self.app._submit(self.app.model_worker, "folder", jobs.classify_files, self.app.model, batch, run.cancel,
+        self.app.jobs.submit(self.app.jobs.model, "folder", jobs.classify_files, self.app.model, batch, run.cancel,
                          context=run)
 
     def _on_folder_batch(self, result, run) -> None:
@@ -115,11 +119,16 @@ class BatchController:
             return
         name = os.path.basename(os.path.normpath(run.folder)) or "results"
         # In front of the results table, not behind it: the table is the dialog's parent.
-        path = self.app.dialogs.ask_save_csv(initialfile=f"{name}.csv", initialdir=self.app._save_dir(),
+        path = self.app.dialogs.ask_save_csv(initialfile=f"{name}.csv", initialdir=self.app.prefs.save_dir(),
                                              parent=run.window)
         if not path:
             return
-        self.app._saved_to(path)
-        self.app._save_count += 1
-        self.app._submit(self.app.io_worker, f"csv:{self.app._save_count}", jobs.write_csv, path,
-                         list(run.window.records), list(self.app.model.classifier.classes), context=path)
+        self.app.prefs.saved_to(path)
+        self.app.jobs.submit(self.app.jobs.io, self.app.jobs.own_channel("csv"), jobs.write_csv, path,
+                             list(run.window.records), list(self.app.model.classifier.classes), context=path)
+
+    def mark_exported(self, path: str) -> None:
+        """The table was saved to ``path``: closing it no longer asks."""
+        run = self.run
+        if run is not None and run.window.winfo_exists():
+            run.window.mark_exported(path)

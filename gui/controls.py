@@ -7,6 +7,7 @@ only lays out widgets bound to them.
 from __future__ import annotations
 
 import tkinter as tk
+from dataclasses import dataclass
 from tkinter import ttk
 
 from gui import theme
@@ -15,6 +16,17 @@ from gui import theme
 METHODS = (("gradcam", "Grad-CAM"), ("gradcam++", "Grad-CAM++"), ("ig", "Integrated Gradients"))
 METHOD_NAMES = dict(METHODS)
 PREDICTED = "Predicted class"
+
+
+@dataclass
+class ViewVars:
+    """State shared by the controls panel, the View menu and the keyboard."""
+
+    method: tk.StringVar
+    opacity: tk.DoubleVar
+    colormap: tk.StringVar
+    target: tk.StringVar
+    side_by_side: tk.BooleanVar
 
 
 class ControlsPanel(ttk.LabelFrame):

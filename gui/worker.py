@@ -1,4 +1,5 @@
-"""One background thread that runs jobs in order and reports on a queue (the Thonny pattern).
+"""One background thread that runs jobs in order and reports on a queue (the Thonny pattern),
+and ``Jobs``: the window's two workers and the poll that brings their results back.
 
 Tk is not thread-safe, so the worker never touches a widget: the main thread
 polls ``results`` with ``after()`` and does all painting. A single thread (not
@@ -89,3 +90,66 @@ class Worker:
                     traceback.print_exc(file=sys.stderr)
             elapsed = (time.perf_counter() - started) * 1000
             self.results.put(JobResult(job_id, channel, value, error, elapsed))
+
+
+POLL_MS = 30
+
+
+class Jobs:
+    """The window's workers: TensorFlow work on ``model``, file reading and writing on ``io`` (so a
+    scan previews at once while the model is still loading), and the poll of their results.
+
+    Each result goes, on the Tk main loop, to the handler of its channel (the part before ":");
+    a result the user has moved past (a newer job on its channel) is dropped, never painted.
+    """
+
+    def __init__(self, root, expected_errors: tuple, on_busy):
+        self.root = root
+        self.model = Worker(expected_errors, name="model-worker")
+        self.io = Worker(expected_errors, name="io-worker")
+        self.handlers: dict = {}  # channel -> handler(result, context), filled by the controllers
+        self._contexts: dict = {}
+        self._pending = 0
+        self._serials = itertools.count(1)
+        self._on_busy = on_busy
+        self._stopped = False
+        self._poll_id = root.after(POLL_MS, self._poll)
+
+    @property
+    def busy(self) -> bool:
+        return self._pending > 0
+
+    def own_channel(self, kind: str) -> str:
+        """A channel of its own (``kind:N``): a second save never supersedes the first."""
+        return f"{kind}:{next(self._serials)}"
+
+    def submit(self, worker: Worker, channel: str, fn, *args, context=None) -> int:
+        job_id = worker.submit(channel, fn, *args)
+        self._contexts[(channel, job_id)] = context
+        self._pending += 1
+        self._on_busy(True)
+        return job_id
+
+    def _poll(self) -> None:
+        try:
+            for worker in (self.io, self.model):
+                while True:
+                    try:
+                        result = worker.results.get_nowait()
+                    except queue.Empty:
+                        break
+                    self._pending -= 1
+                    context = self._contexts.pop((result.channel, result.job_id), None)
+                    if result.skipped or not worker.is_current(result):
+                        continue  # the user has moved on: drop it, never paint it
+                    self.handlers[result.channel.split(":")[0]](result, context)
+            self._on_busy(self._pending > 0)
+        finally:
+            if not self._stopped:
+                self._poll_id = self.root.after(POLL_MS, self._poll)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.root.after_cancel(self._poll_id)
+        for worker in (self.model, self.io):
+            worker.stop()

@@ -107,10 +107,10 @@ def main() -> int:
     nifti, files = stacked_volume(work, testing)
     app.open_scan(nifti)
     pump_until(root, lambda: app.analysis is not None and not app.busy, 120)
-    app.set_slice(5)
+    app.scans.set_slice(5)
     pump_until(root, lambda: app.analysis is not None and not app.busy, 120)
-    app.classify_all_slices()
-    pump_until(root, lambda: app.slice_predictions is not None and not app.busy, 120)
+    app.volumes.classify_all_slices()
+    pump_until(root, lambda: app.volumes.slice_predictions is not None and not app.busy, 120)
     plot = app.windows["slices"]
     settle(root, 0.3)
     below = root.winfo_rooty() + root.winfo_height() + round(8 * scale)
@@ -124,7 +124,7 @@ def main() -> int:
     plot.destroy()
 
     # 3. The folder table.
-    app.classify_folder(clinic_folder(work, files))
+    app.batch.classify_folder(clinic_folder(work, files))
     pump_until(root, lambda: app.folder_run.done and not app.busy, 120)
     table = app.windows["batch"]
     table.geometry(f"{size(1080, 440)}+0+0")
@@ -136,7 +136,7 @@ def main() -> int:
     table.destroy()
 
     # 4. The model card.
-    card = app.show_model_info()
+    card = app.models.show_model_info()
     card.geometry(f"{size(820, 700)}+0+0")
     settle(root)
     grab(root, os.path.join(args.out, "model_card.png"), card)

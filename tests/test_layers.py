@@ -83,6 +83,7 @@ def test_the_checks_see_imports(tmp_path):
 
 PROJECT = ("core", "gradcam", "gui", "cli", "training", "benchmarks", "scripts")
 SCRIPT_FOLDERS = ("benchmarks", "scripts")  # run as scripts: ``import common`` is their sibling
+MAX_CLASS_LINES = 400
 
 
 def _project_modules(root: str = ROOT) -> dict:
@@ -198,3 +199,28 @@ def test_the_cycle_check_sees_cycles(tmp_path):
     assert sorted(import_cycles(str(tmp_path))) == [["benchmarks.bench_x", "benchmarks.common"],
                                                     ["core.a", "core.b", "core.c"], ["gui.one", "gui.two"]]
 
+
+def _classes(path: str):
+    tree = ast.parse(open(path, encoding="utf-8").read(), filename=path)
+    return [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+
+
+def test_no_class_is_over_400_lines():
+    long = [f"{os.path.relpath(path, ROOT)}: {cls.name} {cls.end_lineno - cls.lineno + 1} lines"
+            for path in _project_modules().values() for cls in _classes(path)
+            if cls.end_lineno - cls.lineno + 1 > MAX_CLASS_LINES]
+    assert not long, long
+
+
+def test_the_window_class_is_only_a_composition_root():
+    """``gui.app.App`` builds the panels and wires the controllers (<= 300 lines); the controllers
+    know nothing of it or of each other at import time (the App hands them what they call)."""
+    app_path = os.path.join(ROOT, "gui", "app.py")
+    (app,) = [cls for cls in _classes(app_path) if cls.name == "App"]
+    assert app.end_lineno - app.lineno + 1 <= 300
+    modules = _project_modules()
+    controllers = [name for name in modules if name.startswith("gui.") and name.endswith("_controller")]
+    assert len(controllers) >= 7, controllers
+    for name in controllers:
+        reached = set(_module_imports(name, modules[name], modules)) & {*controllers, "gui.app"}
+        assert not reached, f"{name} imports {sorted(reached)}"

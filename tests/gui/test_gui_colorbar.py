@@ -106,7 +106,7 @@ def test_integrated_gradients_is_computed_on_demand_and_the_toggle_stays_instant
     app.vars.method.set("ig")
     pump(app.root, 0.05)
     app.dialogs.answers.append(str(target))
-    app.save_overlay()
+    app.reports.save_overlay()
     pump_until(app.root, lambda: target.exists() and not app.busy, 30, "the saved overlay")
     saved = np.asarray(Image.open(target))
     np.testing.assert_array_equal(saved[:, : app.overlay_image.shape[1]], app.overlay_image)
@@ -128,7 +128,7 @@ def test_report_has_the_colour_bar(app, tmp_path, monkeypatch):
     monkeypatch.setattr(Figure, "savefig", keep)
     target = tmp_path / "r.pdf"
     app.dialogs.answers.append(str(target))
-    app.export_report()
+    app.reports.export_report()
     pump_until(app.root, lambda: target.exists() and not app.busy, 60, "the report")
     labels = [axes.get_ylabel() for axes in figures[-1].axes]
-    assert app._scale_caption() in labels
+    assert app.analyses.scale_caption() in labels

@@ -171,7 +171,7 @@ def test_typing_in_a_text_field_keeps_its_keys(app):
 
 
 def test_help_lists_every_shortcut(app):
-    text = app.show_shortcuts().content()
+    text = app.windows.shortcuts().content()
     for keys in ("Ctrl+O", "Ctrl+S", "Ctrl+Q", "G", "+ / -", "← / →", "= / Space", "I", "1 – 5", "R", "F1",
                  "Wheel", "Right drag"):
         assert keys in text

@@ -38,7 +38,7 @@ def test_missing_model_is_explained_in_the_window(app):
     assert app.status.model_var.get() == "No model (preview only)"
     assert app.controls.target_box.instate(["disabled"])
     assert app.controls.opacity_scale.instate(["disabled"])
-    info = app.show_model_info()
+    info = app.models.show_model_info()
     assert "not found" in info.content()
     info.destroy()
 
@@ -50,14 +50,14 @@ def test_scans_still_open_for_preview(app, scan_paths):
     assert app.scan_canvas.image is app.loaded.display and app.scan_canvas.shown is not None
     assert app.heatmap_canvas.image is None and app.analysis is None
     assert "Preview only" in app.message.text_var.get()
-    app.save_overlay()  # nothing to save: says so instead of opening a dialog
+    app.reports.save_overlay()  # nothing to save: says so instead of opening a dialog
     assert app.message.kind == "error" and "Nothing to save" in app.message.text_var.get()
     assert app.dialogs.asked == []
 
 
 def test_opening_a_model_later_analyses_the_scan_on_screen(app, gui_model_path):
     app.dialogs.answers.append(gui_model_path)
-    app.open_model_dialog()
+    app.models.open_model_dialog()
     pump_until(app.root, lambda: app.analysis is not None and not app.busy, 90, "model and analysis")
     assert app.model.card.name == "tiny-gui"
     assert app.model_error is None
@@ -73,7 +73,7 @@ def test_a_tampered_model_is_refused_and_the_current_one_kept(app, gui_model_pat
     card["sha256"] = "0" * 64
     (tmp_path / "tampered.json").write_text(json.dumps(card))
     current = app.model
-    app.load_model(str(bad))
+    app.models.load_model(str(bad))
     pump_until(app.root, lambda: not app.busy, 60, "the refusal")
     assert app.model is current
     text = app.message.text_var.get()

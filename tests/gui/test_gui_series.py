@@ -59,16 +59,16 @@ def test_open_folder_offers_a_chooser_and_opens_the_series_as_one_volume(app, st
     # Slices in position order: the test series' brightness rises slice by slice.
     assert np.all(np.diff([float(s.max()) for s in loaded.volume.pixels]) > 0)
     assert loaded.scan.path == six[loaded.index]
-    app.set_slice(0)
+    app.scans.set_slice(0)
     idle(app, "slice 0")
     assert app.loaded.scan.path == six[0]
 
 
 def test_classify_all_slices_shows_the_study_verdict_and_jumps_to_its_evidence(app, study_folder, capsys):
     root, six, _ = study_folder
-    app.classify_all_slices()
+    app.volumes.classify_all_slices()
     idle(app, "every slice")
-    volume, study = app.study
+    volume, study = app.volumes.study
     assert volume is app.loaded.volume and study["slices"] == 6
     # The very record `predict` prints for this series.
     from cli import predict_with
@@ -85,7 +85,7 @@ def test_classify_all_slices_shows_the_study_verdict_and_jumps_to_its_evidence(a
     assert app.slice_bar.study_text.get() == plot.verdict_var.get()
     evidence = sorted(study["evidence_slices"])
     if evidence:
-        app.set_slice(0 if evidence[0] != 0 else 5)
+        app.scans.set_slice(0 if evidence[0] != 0 else 5)
         idle(app, "a slice")
         start = app.loaded.index
         plot.jump(+1)
@@ -100,7 +100,7 @@ def test_classify_all_slices_shows_the_study_verdict_and_jumps_to_its_evidence(a
 def test_report_has_the_slice_and_the_study(app, tmp_path):
     target = tmp_path / "series.report.pdf"
     app.dialogs.answers.append(str(target))
-    app.export_report()
+    app.reports.export_report()
     pump_until(app.root, lambda: target.exists() and not app.busy, 30, "the report")
     data = target.read_bytes()
     assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b(?!s)", data)) == 1
@@ -113,10 +113,10 @@ def test_report_has_the_slice_and_the_study(app, tmp_path):
 
 def test_dropping_a_folder_with_one_series_opens_it(app, study_folder):
     _, _, three = study_folder
-    app.on_dropped_paths([os.path.dirname(three[0])])
+    app.scans.on_dropped_paths([os.path.dirname(three[0])])
     idle(app, "the dropped series")
     assert app.loaded.slices == 3 and app.loaded.volume.files == tuple(three)
-    assert app.study is None or app.study[0] is not app.loaded.volume  # another volume: no study yet
+    assert app.volumes.study is None or app.volumes.study[0] is not app.loaded.volume  # another volume: no study yet
     assert not app.slice_bar.study_frame.winfo_ismapped()
 
 
@@ -152,7 +152,7 @@ def test_a_dicomdir_lists_its_series(app):
         dicomdir = None
     if not dicomdir:
         pytest.skip("pydicom's dicomdirtests not available")
-    app.on_dropped_paths([dicomdir])
+    app.scans.on_dropped_paths([dicomdir])
     pump_until(app.root, lambda: not app.busy and "series" in app.windows and app.windows["series"].winfo_exists(),
                60, "the DICOMDIR's chooser")
     chooser = app.windows["series"]

@@ -204,15 +204,15 @@ def test_view_choices_are_remembered_in_the_settings_file(app):
 
 def test_save_dialogs_start_in_the_last_save_folder_never_the_dataset(app, tmp_path):
     scan_dir = os.path.dirname(app.loaded.scan.path)
-    app.save_overlay()  # answered None: cancelled
+    app.reports.save_overlay()  # answered None: cancelled
     first = app.dialogs.asked[-1][1]["initialdir"]
     assert first != scan_dir
     target = tmp_path / "exports" / "overlay.png"
     target.parent.mkdir()
     app.dialogs.answers.append(str(target))
-    app.save_overlay()
+    app.reports.save_overlay()
     idle(app, "the save")
-    app.export_report()  # answered None
+    app.reports.export_report()  # answered None
     assert app.dialogs.asked[-1][0] == "save_report" and app.dialogs.asked[-1][1]["initialdir"] == str(
         target.parent)
     from gui.settings import Settings
@@ -255,7 +255,7 @@ def test_right_drag_sets_window_level_on_a_dicom(app, tmp_path):
 
 
 def test_model_card_reads_like_a_card_with_the_raw_json_one_click_away(app):
-    info = app.show_model_info()
+    info = app.models.show_model_info()
     text = info.card_text()
     for heading in ("Headline metrics", "Trained on", "Known weaknesses", "Checksum"):
         assert heading in text
@@ -293,7 +293,7 @@ def _folder(root, count):
 
 def test_folder_table_counts_once_summarises_and_asks_before_losing_results(app, tmp_path):
     folder = _folder(tmp_path / "clinic", 3)
-    app.classify_folder(str(folder))
+    app.batch.classify_folder(str(folder))
     pump_until(app.root, lambda: app.folder_run.done and not app.busy, 60, "the folder")
     window = app.windows["batch"]
     counts = window.counts()
@@ -332,7 +332,7 @@ def test_folder_table_counts_once_summarises_and_asks_before_losing_results(app,
 
 def test_cancelled_folder_counts_agree_after_the_last_batch_lands(app, tmp_path):
     folder = _folder(tmp_path / "many", 120)
-    app.classify_folder(str(folder))
+    app.batch.classify_folder(str(folder))
     run = app.folder_run
     pump_until(app.root, lambda: len(run.window.records) > 0, 60, "the first batch")
     run.window.cancel_button.invoke()

@@ -85,9 +85,9 @@ def test_nifti_slices_move_with_the_arrow_keys_and_each_is_classified(app, refer
 
 
 def test_classify_all_slices_plots_one_result_per_slice(app, nifti_path):
-    app.classify_all_slices()
+    app.volumes.classify_all_slices()
     idle(app, "every slice")
-    assert len(app.slice_predictions) == SLICES
+    assert len(app.volumes.slice_predictions) == SLICES
     plot = app.windows["slices"]
     assert len(plot.axes.lines) == len(app.model.classifier.classes) + 1  # one per class + the marker
     plot._on_pick(BLOB_SLICE)  # what a click on the plot at that slice does
@@ -238,7 +238,7 @@ def test_classify_folder_fills_the_table_and_exports_csv(app, tmp_path):
 
 def test_cancel_stops_a_big_folder_early_and_the_window_stays_responsive(app, tmp_path):
     folder = _folder(tmp_path / "many", 160, bad=False)
-    app.classify_folder(str(folder))
+    app.batch.classify_folder(str(folder))
     run = app.folder_run
     pump_until(app.root, lambda: len(run.window.records) > 0, 60, "the first batch")
     run.window.cancel_button.invoke()

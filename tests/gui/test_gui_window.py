@@ -128,7 +128,7 @@ def test_opacity_keys_and_slider_change_the_overlay(app):
     key(app, "<Key-minus>")
     assert app.vars.opacity.get() == pytest.approx(0.3)
     for _ in range(12):
-        app.adjust_opacity(+1)
+        app.analyses.adjust_opacity(+1)
     assert app.vars.opacity.get() == 1.0  # clamped
     app.controls.opacity_scale.set(0.0)  # as if dragged: the slider shares the variable
     pump(app.root, 0.05)
@@ -241,12 +241,12 @@ def test_save_overlay_writes_the_full_resolution_image(app, tmp_path):
     assert "Saved" in app.message.text_var.get()
 
     app.dialogs.answers.append(str(tmp_path / "no" / "such" / "folder.png"))
-    app.save_overlay()
+    app.reports.save_overlay()
     pump_until(app.root, lambda: not app.busy, 30, "the failed save")
     assert app.message.kind == "error" and "Could not save" in app.message.text_var.get()
 
     app.dialogs.answers.append(None)  # the user cancels: nothing happens
-    app.save_overlay()
+    app.reports.save_overlay()
     assert not app.busy
 
 
@@ -277,10 +277,10 @@ def test_help_and_model_information_windows(app):
     key(app, "<F1>")
     shortcuts = app.windows["shortcuts"]
     assert "Ctrl+O" in shortcuts.content() and "F1" in shortcuts.content()
-    assert app.show_shortcuts() is shortcuts  # asking again raises the same window
-    assert "not a diagnosis" in app.show_disclaimer().content()
-    assert "0.1.0" in app.show_about().content()
-    info = app.show_model_info()
+    assert app.windows.shortcuts() is shortcuts  # asking again raises the same window
+    assert "not a diagnosis" in app.windows.disclaimer().content()
+    assert "0.1.0" in app.windows.about().content()
+    info = app.models.show_model_info()
     assert info.tree.exists("metrics") and info.tree.exists("sha256")
     assert info.tree.item("trained", "values")[0] == "false"
     for window in list(app.windows.values()):
@@ -312,7 +312,7 @@ def test_dropped_files_open_the_first(app, scan_paths):
     pytest.importorskip("tkinterdnd2")
     assert app.drop_enabled
     target = scan_paths[1] if app.loaded.scan.path == scan_paths[0] else scan_paths[0]
-    app.on_dropped_paths([target, "/elsewhere/other.jpg"])
+    app.scans.on_dropped_paths([target, "/elsewhere/other.jpg"])
     pump_until(app.root, lambda: not app.busy, 60, "the dropped scan")
     assert app.loaded.scan.path == target
 
@@ -342,5 +342,5 @@ def test_quit_closes_cleanly(app):
 
     with pytest.raises(tk.TclError):  # the window is gone
         root.winfo_exists()
-    for worker in (app.model_worker, app.io_worker):
+    for worker in (app.jobs.model, app.jobs.io):
         assert worker.join(10)

@@ -1,6 +1,6 @@
 """Command line: ``predict``, ``explain``, ``--self-test``, ``--version``.
 
-Contract (documented in README.md):
+Contract (documented in docs/cli.md):
   exit 0  every scan succeeded
   exit 1  at least one scan failed (each failure is one JSON/CSV line, the rest go on)
   exit 2  usage error

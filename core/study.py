@@ -1,6 +1,6 @@
 """One verdict for a whole multi-slice scan (DICOM series, multi-frame DICOM, NIfTI) from its slices.
 
-The rule (stated in README.md), with ``notumor`` as the negative class:
+The rule (stated in docs/cli.md, "The study verdict"), with ``notumor`` as the negative class:
 
 1. Slices where the classifier abstains (not a brain MRI slice: blank, colour,
    features far from the training scans; ``core.ood``) are left out. If every

@@ -3,8 +3,8 @@ and wires them together; it holds no logic of its own.
 
     App ──▶ ScanController (gui.scan_controller: open, read, show a scan; invert, fit, pointer, right drag)
         ──▶ ModelController (gui.model_controller: load the model, Model information)
-        ──▶ BatchController (gui.batch_controller: File ▸ Classify folder)
         ──▶ ReportController (gui.report_controller: Save overlay image, Export report)
+        ──▶ BatchController (gui.batch_controller: File ▸ Classify folder)
         ──▶ VolumeController (gui.volume_controller: slices, series, window/level, Classify all slices)
         ──▶ AnalysisController (gui.analysis_controller: prediction, heatmap, colour bar, class to explain)
         ──▶ SettingsController (gui.settings_controller: what is remembered, where dialogs start)
@@ -74,8 +74,8 @@ class App:
         # One controller per concern, top to bottom (a controller calls only those below it).
         self.scans = ScanController(self)
         self.models = ModelController(self)
-        self.batch = BatchController(self, open_scan=self.open_scan)
         self.reports = ReportController(self)
+        self.batch = BatchController(self, open_scan=self.open_scan)
         self.volumes = VolumeController(self, open_scan=self.open_scan, show_slice=self.scans.set_slice)
         self.analyses = AnalysisController(self)
         self.prefs = SettingsController(root, self.settings)
@@ -86,7 +86,7 @@ class App:
         self._build()
         # Two workers (TensorFlow; files), polled on this thread; each result to its controller.
         self.jobs = Jobs(root, jobs.EXPECTED_ERRORS, on_busy=self.status.set_busy)
-        for controller in (self.scans, self.models, self.batch, self.reports, self.volumes, self.analyses):
+        for controller in (self.scans, self.models, self.reports, self.batch, self.volumes, self.analyses):
             self.jobs.handlers.update(controller.handlers())
         self.menus = MenuBar(self, self.colormaps)
         self._bind_keys()

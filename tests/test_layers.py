@@ -224,3 +224,23 @@ def test_the_window_class_is_only_a_composition_root():
     for name in controllers:
         reached = set(_module_imports(name, modules[name], modules)) & {*controllers, "gui.app"}
         assert not reached, f"{name} imports {sorted(reached)}"
+
+
+# The order gui/app.py creates them in: a controller calls only those after it (never back up).
+CONTROLLER_ORDER = ("scans", "models", "reports", "batch", "volumes", "analyses", "prefs")
+CONTROLLER_MODULES = {"scans": "scan_controller", "models": "model_controller", "reports": "report_controller",
+                      "batch": "batch_controller", "volumes": "volume_controller",
+                      "analyses": "analysis_controller", "prefs": "settings_controller"}
+
+
+@pytest.mark.parametrize("attribute", CONTROLLER_ORDER)
+def test_controllers_call_one_way(attribute):
+    """``app.<controller>`` used in a controller's source names only controllers below it."""
+    path = os.path.join(ROOT, "gui", CONTROLLER_MODULES[attribute] + ".py")
+    tree = ast.parse(open(path, encoding="utf-8").read(), filename=path)
+    used = {node.attr for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr in CONTROLLER_ORDER
+            and isinstance(node.value, (ast.Attribute, ast.Name))
+            and (node.value.attr if isinstance(node.value, ast.Attribute) else node.value.id) == "app"}
+    upward = sorted(name for name in used if CONTROLLER_ORDER.index(name) <= CONTROLLER_ORDER.index(attribute))
+    assert not upward, f"gui/{CONTROLLER_MODULES[attribute]}.py calls app.{upward} (not below it)"

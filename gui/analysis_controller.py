@@ -1,9 +1,10 @@
 """The explanation of the scan on screen: the prediction (result panel), the heatmap and its
 colour bar, the explained class, and the maps computed on demand (Integrated Gradients).
 
-Owns the result panel, the controls panel, the heatmap canvas, its title and the colour bar;
-keeps ``app.analysis`` and ``app.overlay_image``. Method, opacity and colour map repaint from
-the kept maps (no new job). Runs on the Tk main loop only: results come through ``gui.worker.Jobs``.
+Owns the result panel, the controls panel, the heatmap canvas, its title, the colour bar and the
+status bar's timing field; keeps ``app.analysis`` and ``app.overlay_image``. Method, opacity and
+colour map repaint from the kept maps (no new job). Runs on the Tk main loop only: results come
+through ``gui.worker.Jobs``.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ class AnalysisController:
         """Another scan, slice or window on screen: its old analysis is stale."""
         app = self.app
         self.serial += 1
-        if read_ms is not None:
+        if read_ms is not None:  # a scan just read (not another slice of it)
             self.read_ms = read_ms
+            app.status.timing_var.set(f"read {read_ms:.0f} ms")
         app.analysis, app.overlay_image = None, None
         app.heatmap_canvas.set_image(None)
         app.heatmap_title.set("Heatmap")

@@ -4,7 +4,7 @@ what the screen does with it without touching the classifier's input: invert, fi
 under the pointer, right-drag window/level.
 
 Owns the scan canvas, the shared zoom/pan view, the scan's title and the status bar's file,
-size, timing and pointer fields; keeps ``app.loaded`` and ``app.inverted``. Calls the volume
+size and pointer fields; keeps ``app.loaded`` and ``app.inverted``. Calls the volume
 controller (slice bar, window panel) and the analysis controller (explain the new scan); neither
 calls back. Runs on the Tk main loop only: results come through ``gui.worker.Jobs``.
 """
@@ -83,7 +83,6 @@ class ScanController:
             app.view_state.reset()  # another scan: fitted, not zoomed into where the last one was
         self.show(result.value, read_ms=result.elapsed_ms)
         scan = app.loaded.scan
-        app.status.timing_var.set(f"read {result.elapsed_ms:.0f} ms")
         if rewindow:
             self._reclassified(scan.info["window"])
             return

@@ -104,3 +104,26 @@ class LayerCAM(BaseCAM):
 
 
 METHODS = {cls.name: cls for cls in (GradCAM, GradCAMPlusPlus, LayerCAM)}
+
+
+class HiResCAM(BaseCAM):
+    """Draelos & Carin 2020: the gradient times the activation, element by element, summed over
+    channels: M_ij = sum_k g^k_ij A^k_ij (Grad-CAM averages g over space first).
+
+    In logit units: the sum of M over the grid is the first-order (Taylor) share of the score that
+    flows through the target layer. Signed, so class-specific like Grad-CAM. At the last spatial
+    layer behind a global-average-pool -> Dense head g is constant over space and HiResCAM *is*
+    Grad-CAM; at an earlier, finer layer the gradient varies over space and the two differ.
+    """
+
+    name = "hirescam"
+
+    @staticmethod
+    def channel_weights(activations, gradients):
+        raise NotImplementedError  # HiResCAM weights per pixel, see weighted_sum
+
+    def weighted_sum(self, p):
+        return (p.gradients * p.activations).sum(axis=-1)
+
+
+METHODS["hirescam"] = HiResCAM

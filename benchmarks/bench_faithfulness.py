@@ -37,7 +37,7 @@ def main() -> int:
         result = engine.explain(pixels)
         batch, _ = classifier.preprocess([pixels])
         target = classifier.classes.index(result.target_class)
-        grid = int(engine.passes.model.get_layer(engine.layer_name).output.shape[1])
+        grid = int(engine.passes.run(batch).activations.shape[1])  # the target layer's grid
         drops_here = deletion_drops(classifier, batch[0], result.input_heatmaps, target, args.fraction, rng, grid)
         for name, value in drops_here.items():
             drops[name].append(value)

@@ -202,7 +202,7 @@ def summarise(items: list[dict]) -> dict:
 def auto_layers(model, grids: int = AUTO_GRIDS) -> list[str]:
     """The last spatial layer of each of the ``grids`` coarsest grids that feed the head, coarsest first
     (a flat model; a nested backbone falls back to the engine's default layer)."""
-    from gradcam.target_layer import _is_nested_model, _is_spatial
+    from core.target_layer import _is_nested_model, _is_spatial
 
     if any(_is_nested_model(layer) for layer in model.layers):
         return [None]
@@ -234,7 +234,7 @@ def make_engine(classifier, layer, methods):
 
         def method(self, name):
             if name in extra and name not in self.methods:
-                self.methods[name] = extra[name](self.classifier.model, passes=self.passes)
+                self.methods[name] = extra[name](self.classifier.runtime, passes=self.passes)
             return super().method(name)
 
     return Engine(classifier, target_layer=layer, methods=tuple(m for m in methods if m != "ig"))
@@ -445,7 +445,7 @@ def write_markdown(path: str, split: str, block: str) -> None:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=None, help="a .keras model with its card (default: bundled)")
+    parser.add_argument("--model", default=None, help="a .keras model with its card (default: the bundled one's source)")
     parser.add_argument("--split", default="test",
                         help="test, validation, or both in order (validation,test): choose on validation, report test")
     parser.add_argument("--limit", type=int, default=None, help="rows per source, evenly spaced (default: all)")
@@ -469,7 +469,11 @@ def main(argv=None) -> int:
         sys.exit("--split: test, validation or validation,test")
 
     from core.classifier import Classifier
+    from core.paths import default_model_path
 
+    # The .keras model by default: every layer can be a target there (the .tflite file only has
+    # the exported ones); training/export.py's equality check keeps the two the same.
+    args.model = args.model or os.path.splitext(default_model_path())[0] + ".keras"
     classifier = Classifier.load(args.model)
     if args.layers and args.layers != "auto":
         layers = [n.strip() for n in args.layers.split(",") if n.strip()]

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.errors import ModelError
-from core.keras_support import feature_tensor, import_keras, load_keras_model, logits_model
 from core.modelcard import ModelCard, read_card, verify_checksum
 from core.paths import card_path_for, default_model_path
 from core.preprocess import method_for, preprocess_batch
+from core.runtime_loader import as_runtime, load_runtime
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -45,11 +45,14 @@ class Prediction:
 
 
 class Classifier:
-    """A loaded model plus its card. Thread-compatible: use from one worker thread."""
+    """A loaded model plus its card. Thread-compatible: use from one worker thread.
 
-    def __init__(self, model, card: ModelCard, model_path: str, checksum: str):
-        tf, _ = import_keras()
-        self.model = model
+    ``runtime``: what runs the network (core.runtime): LiteRT for a ``.tflite`` file,
+    Keras for a ``.keras`` one; a Keras model passed here is wrapped in a Keras runtime.
+    """
+
+    def __init__(self, runtime, card: ModelCard, model_path: str, checksum: str):
+        self.runtime = as_runtime(runtime)
         self.card = card
         self.model_path = model_path
         self.checksum = checksum
@@ -57,39 +60,31 @@ class Classifier:
         self.input_size = card.input_size
         self.channels = card.channels
         self.temperature = card.temperature
-        self._logits_model = logits_model(model)
-        n_out = int(self._logits_model.outputs[0].shape[-1])
-        if n_out != len(self.classes):
-            raise ModelError(f"model has {n_out} outputs but its card names {len(self.classes)} classes")
-        spec = tf.TensorSpec([None, self.input_size, self.input_size, self.channels], tf.float32)
-        # A fixed signature: one trace for every batch size, no retracing over a long session.
-        self._logits_fn = tf.function(
-            lambda x: self._logits_model(x, training=False), input_signature=[spec]
-        )
+        if self.runtime.n_classes != len(self.classes):
+            raise ModelError(f"model has {self.runtime.n_classes} outputs but its card names {len(self.classes)} classes")
         self.feature_density = load_feature_density(model_path, card)
         self.sequence_probe = load_sequence_probe(model_path, card)
-        self._both_fn = None
-        features = feature_tensor(self._logits_model)
-        if features is not None:
-            _, keras = import_keras()
-            both = keras.Model(self._logits_model.inputs, [self._logits_model.outputs[0], features])
-            self._both_fn = tf.function(lambda x: both(x, training=False), input_signature=[spec])
+
+    @property
+    def model(self):
+        """The Keras model behind a Keras runtime (None on LiteRT): for training and benchmarks."""
+        return getattr(self.runtime, "model", None)
 
     @classmethod
     def load(cls, model_path: str | None = None) -> "Classifier":
+        """``.tflite`` (LiteRT, no TensorFlow) or ``.keras`` (TensorFlow), each beside its card."""
         model_path = model_path or default_model_path()
         card = read_card(card_path_for(model_path))
         checksum = verify_checksum(model_path, card)
-        model = load_keras_model(model_path)
+        runtime = load_runtime(model_path, card.data)
         expected = (card.input_size, card.input_size, card.channels)
-        actual = tuple(model.inputs[0].shape[1:])
-        if actual != expected:
-            raise ModelError(f"model input {actual} does not match its card {expected}")
+        if tuple(runtime.input_shape) != expected:
+            raise ModelError(f"model input {tuple(runtime.input_shape)} does not match its card {expected}")
         try:
             method_for(card.preprocessing)
         except ValueError as err:
             raise ModelError(f"model card: {err}; a newer version of the app is needed") from None
-        return cls(model, card, model_path, checksum)
+        return cls(runtime, card, model_path, checksum)
 
     @property
     def name(self) -> str:
@@ -103,16 +98,11 @@ class Classifier:
         return self.card.preprocessing
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
-        if len(batch) == 0:
-            return np.zeros((0, len(self.classes)), np.float32)
-        return self._logits_fn(np.asarray(batch, dtype=np.float32)).numpy()
+        return self.runtime.forward(batch)[0]
 
     def logits_and_features(self, batch: np.ndarray):
         """(logits, penultimate features) in one pass; features None if the head is not a Dense layer."""
-        if self._both_fn is None or len(batch) == 0:
-            return self.logits(batch), None
-        logits, features = self._both_fn(np.asarray(batch, dtype=np.float32))
-        return logits.numpy(), features.numpy()
+        return self.runtime.forward(batch)
 
     def ood_distances(self, batch: np.ndarray):
         """Per-image Mahalanobis distance to the training features (None without statistics)."""

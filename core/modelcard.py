@@ -89,14 +89,22 @@ def read_card(card_path: str) -> ModelCard:
 
 
 def verify_checksum(model_path: str, card: ModelCard) -> str:
-    """Raise ModelError unless the model file's SHA-256 equals the card's."""
+    """Raise ModelError unless the model file's SHA-256 equals the card's (``sha256`` for the
+    ``.keras`` file, ``litert.sha256`` for the exported ``.tflite`` one)."""
     if not os.path.exists(model_path):
         raise ModelError(f"model file not found: {model_path}")
+    expected = card.sha256
+    if model_path.lower().endswith(".tflite"):
+        litert = card.data.get("litert") or {}
+        if not litert.get("sha256"):
+            raise ModelError(f"the card of {os.path.basename(model_path)} has no litert.sha256: re-export the "
+                             "model with 'python -m training export MODEL.keras'")
+        expected = str(litert["sha256"])
     actual = sha256_of(model_path)
-    if actual != card.sha256.lower():
+    if actual != expected.lower():
         raise ModelError(
             f"model file {os.path.basename(model_path)} does not match its card "
-            f"(SHA-256 {actual[:12]}… vs {card.sha256[:12]}…): it was changed, truncated or replaced"
+            f"(SHA-256 {actual[:12]}… vs {expected[:12]}…): it was changed, truncated or replaced"
         )
     return actual
 

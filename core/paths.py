@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-DEFAULT_MODEL_FILE = "brain_tumor_classifier.keras"
+DEFAULT_MODEL_FILE = "brain_tumor_classifier.tflite"  # LiteRT: the app needs no TensorFlow
 
 
 def resource_root() -> str:

@@ -37,7 +37,8 @@ NOISE = re.compile(
     r"|\d{4}-\d\d-\d\d [\d:.]+: [IW] tensorflow/.*"
     r"|To enable the following instructions:.*"
     r"|.*(oneDNN custom operations|cpu_feature_guard|Could not find cuda drivers|Unable to register cu"
-    r"|TF-TRT Warning|computation placer already registered).*)$"
+    r"|TF-TRT Warning|computation placer already registered).*"
+    r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.)$"  # LiteRT, once per model load
 )
 ENVIRONMENT = {
     "TF_CPP_MIN_LOG_LEVEL": "2",  # C++ INFO and WARNING (still honoured for the non-absl lines)

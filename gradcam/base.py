@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.keras_support import feature_tensor, import_keras, logits_model
+from core.runtime import targets_for
+from core.runtime_loader import as_runtime
+from core.target_layer import find_target_layer
 from gradcam.maps import upsample
-from gradcam.target_layer import find_target_layer
 
 
 @dataclass
@@ -47,81 +48,28 @@ class Pass:
         return Pass(self.activations, self.reference_gradients, self.logits, self.reference_targets, self.features)
 
 
-def _split_at_nested(keras, scores_model, nested, layer):
-    """Forward function input -> (activations, logits) through a nested backbone.
-
-    Keras 3 cannot wire an inner layer's output into the outer graph ("layer has
-    never been called"), so run it in three parts: the outer graph up to the
-    backbone, the backbone with two outputs, the outer graph after it.
-    """
-    node = nested._inbound_nodes[-1]
-    prefix = keras.Model(scores_model.inputs[0], node.input_tensors[0])
-    inner = keras.Model(nested.inputs[0], [layer.output, nested.outputs[0]])
-    tail = keras.Model(node.output_tensors[0], scores_model.outputs[0])
-
-    def forward(x):
-        activations, features = inner(prefix(x, training=False), training=False)
-        return activations, tail(features, training=False)
-
-    return forward
-
-
 class ActivationsAndGradients:
-    """Builds the graph once; ``run(batch, targets)`` does one forward pass and the backward
-    passes for the targets and for the predicted classes."""
+    """One forward pass and the backward passes for the targets and for the predicted classes,
+    through whichever runtime runs the model (core.runtime: LiteRT in the app, Keras in training).
+
+    ``model``: a runtime, or a Keras model (wrapped in ``core.keras_runtime.KerasRuntime``).
+    """
 
     def __init__(self, model, target_layer: str | None = None):
-        tf, keras = import_keras()
-        self.model = model
-        scores_model = logits_model(model)
-        nested, layer = find_target_layer(model, target_layer)
-        self.layer_name = layer.name
-        features = feature_tensor(scores_model)
-        if nested is None:
-            # The penultimate features ride along (the out-of-distribution check needs
-            # them), so an explanation costs one forward pass, not two.
-            outputs = [layer.output, scores_model.outputs[0]] + ([features] if features is not None else [])
-            both = keras.Model(scores_model.inputs[0], outputs)
-            forward = lambda x: both(x, training=False)  # noqa: E731
-        else:
-            forward = _split_at_nested(keras, scores_model, nested, layer)
-        shape = [None, *model.inputs[0].shape[1:]]
-
-        def run(x, targets):
-            # One forward pass; the gradients of the target's score and of the predicted
-            # class's. The backward passes only cross the layers after the target layer
-            # (the head), so the second costs next to nothing.
-            with tf.GradientTape(persistent=True) as tape:
-                activations, logits, *extra = forward(x)
-                tape.watch(activations)
-                predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
-                # A negative target means "the predicted class".
-                chosen = tf.where(targets < 0, predicted, targets)
-                score = tf.reduce_sum(tf.gather(logits, chosen, axis=1, batch_dims=1))
-                reference = tf.reduce_sum(tf.gather(logits, predicted, axis=1, batch_dims=1))
-            gradients = tape.gradient(score, activations)
-            reference_gradients = tape.gradient(reference, activations)
-            del tape
-            return (activations, gradients, logits, chosen, reference_gradients, predicted, *extra)
-
-        self._run = tf.function(
-            run, input_signature=[tf.TensorSpec(shape, tf.float32), tf.TensorSpec([None], tf.int32)]
-        )
-
-    @staticmethod
-    def _targets(batch, targets):
-        if targets is None:
-            targets = -np.ones(len(batch), np.int32)
-        return np.broadcast_to(np.asarray(targets, np.int32), (len(batch),)).copy()
+        self.runtime = as_runtime(model)
+        self.layer_name = target_layer or self.runtime.default_cam_layer
+        if self.runtime.cam_layers is not None and self.layer_name not in self.runtime.cam_layers:
+            raise ValueError(f"layer {self.layer_name!r} is not available in this model "
+                             f"(exported: {', '.join(self.runtime.cam_layers)})")
+        if self.runtime.kind == "keras":
+            find_target_layer(self.runtime.model, self.layer_name)  # a wrong name fails here, not at the first scan
 
     def run(self, batch: np.ndarray, targets=None) -> Pass:
         """One forward and backward pass; ``Pass.reference()`` gives the predicted class's."""
         batch = np.asarray(batch, dtype=np.float32)
-        a, g, logits, chosen, g_ref, predicted, *features = self._run(batch, self._targets(batch, targets))
-        return Pass(
-            a.numpy(), g.numpy(), logits.numpy(), chosen.numpy(), features[0].numpy() if features else None,
-            g_ref.numpy(), predicted.numpy(),
-        )
+        out = self.runtime.cam_pass(batch, targets_for(len(batch), targets), self.layer_name)
+        return Pass(out.activations, out.gradients, out.logits, out.chosen, out.features,
+                    out.reference_gradients, out.predicted)
 
 
 def relu_normalise(cams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -78,10 +78,10 @@ class CAMEngine:
 
     def __init__(self, classifier: Classifier, target_layer: str | None = None, methods=DEFAULT_METHODS):
         self.classifier = classifier
-        self.passes = ActivationsAndGradients(classifier.model, target_layer)
+        self.passes = ActivationsAndGradients(classifier.runtime, target_layer)
         self._check(methods)
         self.default_methods = tuple(methods)
-        self.methods = {m: CAM_METHODS[m](classifier.model, passes=self.passes) for m in methods if m in CAM_METHODS}
+        self.methods = {m: CAM_METHODS[m](classifier.runtime, passes=self.passes) for m in methods if m in CAM_METHODS}
         self._ig = None
 
     @staticmethod
@@ -98,11 +98,11 @@ class CAMEngine:
         """The method object for ``name`` (built on first use)."""
         if name == IntegratedGradients.name:
             if self._ig is None:
-                self._ig = IntegratedGradients(self.classifier.model)
+                self._ig = IntegratedGradients(self.classifier.runtime)
             return self._ig
         if name not in self.methods:
             self._check([name])
-            self.methods[name] = CAM_METHODS[name](self.classifier.model, passes=self.passes)
+            self.methods[name] = CAM_METHODS[name](self.classifier.runtime, passes=self.passes)
         return self.methods[name]
 
     def explain(self, pixels: np.ndarray, target_class: str | None = None, methods=None) -> Explanation:

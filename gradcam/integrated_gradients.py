@@ -5,8 +5,8 @@
 with S the target class's logit (before the softmax, as for the CAMs) and x' a
 baseline: a black head (all zeros: the preprocessing's background, so the head
 itself is what is explained) or the scan blurred. The integral is a midpoint
-Riemann sum over ``steps`` points (at least 32) on the straight path, all in one
-batched forward/backward call; its error falls as 1/steps^2, and for a model that
+Riemann sum over ``steps`` points (at least 32) on the straight path, in batched
+forward/backward calls; its error falls as 1/steps^2, and for a model that
 is linear in its input it is exact: IG = (x - x') * w.
 
 Shaped like the CAMs: ``PathGradients`` is the shared pass (the gradients along
@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.keras_support import import_keras, logits_model
+from core.runtime import targets_for
+from core.runtime_loader import as_runtime
 from gradcam.base import relu_normalise
 
 DEFAULT_STEPS = 32
@@ -49,65 +50,42 @@ class PathPass:
 
 
 class PathGradients:
-    """Builds the graph once; ``run(batch, baselines, targets)`` is one batched call over
-    n x steps path points (plus the n inputs themselves, whose logits pick the predicted
-    class where a target is negative)."""
+    """``run(batch, baselines, targets)``: the gradients at n x steps path points, in batched calls
+    of the runtime (core.runtime: LiteRT in the app, Keras in training), plus the n inputs'
+    own logits, which pick the predicted class where a target is negative.
+
+    ``model``: a runtime, or a Keras model (wrapped in ``core.keras_runtime.KerasRuntime``).
+    """
 
     def __init__(self, model, steps: int = DEFAULT_STEPS):
         if steps < 1:
             raise ValueError("steps must be at least 1")
-        tf, _ = import_keras()
+        self.runtime = as_runtime(model)
         self.steps = int(steps)
-        scores_model = logits_model(model)
-        shape = [int(d) for d in model.inputs[0].shape[1:]]
-        alphas = tf.constant((np.arange(self.steps, dtype=np.float32) + 0.5) / self.steps)
+        self.alphas = ((np.arange(self.steps, dtype=np.float32) + 0.5) / self.steps).astype(np.float32)
 
-        def score(logits, classes, n):
-            """Sum over the path points of each input's class's logit."""
-            per_row = tf.repeat(classes, self.steps)
-            return tf.reduce_sum(tf.gather(logits[: n * self.steps], per_row, axis=1, batch_dims=1))
-
-        def mean_over_path(gradients, n):
-            return tf.reduce_mean(tf.reshape(gradients, [n, self.steps, *shape]), axis=1)
-
-        def run(x, baseline, targets, with_reference):
-            n = tf.shape(x)[0]
-            path = baseline[:, None] + alphas[None, :, None, None, None] * (x - baseline)[:, None]  # (n, m, h, w, c)
-            flat = tf.reshape(path, [-1, *shape])
-            with tf.GradientTape(persistent=with_reference, watch_accessed_variables=False) as tape:
-                tape.watch(flat)
-                logits = scores_model(tf.concat([flat, x], axis=0), training=False)
-                own = logits[n * self.steps:]
-                predicted = tf.argmax(own, axis=-1, output_type=tf.int32)
-                chosen = tf.where(targets < 0, predicted, targets)
-                target_score = score(logits, chosen, n)
-                reference_score = score(logits, predicted, n) if with_reference else None
-            mean = mean_over_path(tape.gradient(target_score, flat), n)
-            if with_reference:  # the predicted class at the same path points: one more backward pass
-                reference = mean_over_path(tape.gradient(reference_score, flat), n)
-                mean, own, chosen = (tf.concat([mean, reference], 0), tf.concat([own, own], 0),
-                                     tf.concat([chosen, predicted], 0))
-            del tape
-            return mean, own, chosen
-
-        spec = tf.TensorSpec([None, *shape], tf.float32)
-        signature = [spec, spec, tf.TensorSpec([None], tf.int32)]
-        self._run = tf.function(lambda x, b, t: run(x, b, t, False), input_signature=signature)
-        self._run_with_reference = tf.function(lambda x, b, t: run(x, b, t, True), input_signature=signature)
+    def _mean_gradients(self, batch, baselines, classes) -> np.ndarray:
+        n, shape = len(batch), batch.shape[1:]
+        path = baselines[:, None] + self.alphas[None, :, None, None, None] * (batch - baselines)[:, None]
+        weights = np.eye(self.runtime.n_classes, dtype=np.float32)[np.repeat(classes, self.steps)]
+        _, gradients = self.runtime.input_gradients(path.reshape(n * self.steps, *shape), weights)
+        return gradients.reshape(n, self.steps, *shape).mean(axis=1)
 
     def run(self, batch, baselines, targets=None, with_reference: bool = False) -> PathPass:
-        """``with_reference``: also the predicted class's gradients along the same paths (one
-        forward pass, two backward passes): the pass then holds 2n items, the targets' first."""
+        """``with_reference``: also the predicted class's gradients along the same paths: the
+        pass then holds 2n items, the targets' first."""
         batch = np.asarray(batch, np.float32)
         baselines = np.ascontiguousarray(np.broadcast_to(np.asarray(baselines, np.float32), batch.shape))
-        if targets is None:
-            targets = -np.ones(len(batch), np.int32)
-        targets = np.broadcast_to(np.asarray(targets, np.int32), (len(batch),)).copy()
-        run = self._run_with_reference if with_reference else self._run
-        mean, logits, chosen = run(batch, baselines, targets)
+        targets = targets_for(len(batch), targets)
+        logits, _ = self.runtime.forward(batch)
+        predicted = np.argmax(logits, axis=-1).astype(np.int32)
+        chosen = np.where(targets < 0, predicted, targets).astype(np.int32)
+        mean = self._mean_gradients(batch, baselines, chosen)
         if with_reference:
+            mean = np.concatenate([mean, self._mean_gradients(batch, baselines, predicted)])
+            logits, chosen = np.concatenate([logits, logits]), np.concatenate([chosen, predicted])
             batch, baselines = np.concatenate([batch, batch]), np.concatenate([baselines, baselines])
-        return PathPass(batch, baselines, mean.numpy(), logits.numpy(), chosen.numpy())
+        return PathPass(batch, baselines, mean, logits, chosen)
 
 
 class IntegratedGradients:

@@ -106,7 +106,7 @@ class Analysis:
 
 
 def load_model(model_path: str | None) -> LoadedModel:
-    from core.classifier import Classifier  # module import is light; load() brings in TensorFlow
+    from core.classifier import Classifier  # module import is light; load() brings in the runtime
 
     if model_path is not None and not os.path.isfile(model_path):
         # Name the model file itself, not the card Classifier.load would look for next to it.
@@ -124,8 +124,8 @@ def load_model(model_path: str | None) -> LoadedModel:
 
 
 def _warm_up(model: LoadedModel) -> None:
-    """Trace TensorFlow's graphs on a generated head now, in the loading worker, so the
-    user's first scan takes as long as every later one (about 0.5 s less)."""
+    """Run every pass once on a generated head now, in the loading worker (LiteRT allocates its
+    tensors, Keras traces its graphs), so the user's first scan takes as long as every later one."""
     from core.classifier import synthetic_head
 
     try:

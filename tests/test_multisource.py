@@ -118,7 +118,7 @@ def test_mobilenet_weights_missing_gives_a_clear_message(tmp_path, monkeypatch):
 
 
 def test_mobilenet_from_scratch_is_flat_and_explainable():
-    from gradcam.target_layer import find_target_layer
+    from core.target_layer import find_target_layer
     from training.model import build_model
 
     model = build_model("mobilenetv2-0.35", 64, 1, 4, weights=None)

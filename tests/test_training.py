@@ -174,6 +174,12 @@ def test_one_epoch_smoke_training_exports_a_loadable_model_and_card(tmp_path, pr
     assert os.path.exists(os.path.join(result["run_dir"], "epochs.csv"))
     classifier = Classifier.load(result["model_path"])
     assert len(classifier.predict_pixels([np.zeros((40, 40), np.float32)])) == 1
+    # Training ends with the export the app runs: the .tflite file beside the model, same answers.
+    lite = Classifier.load(result["model_path"].replace(".keras", ".tflite"))
+    assert lite.runtime.kind == "litert"
+    batch, _ = lite.preprocess([np.zeros((40, 40), np.float32), np.eye(40, dtype=np.float32) * 200])
+    np.testing.assert_allclose(lite.probabilities(lite.logits(batch)), classifier.probabilities(classifier.logits(batch)),
+                               atol=1e-5)
     assert classifier.preprocessing == cfg.preprocessing
     report = tmp_path / "report"
     metrics = evaluate(str(data), result["model_path"], str(report), str(tmp_path / "cache"), update_card=True, run_dir=result["run_dir"])

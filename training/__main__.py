@@ -1,4 +1,4 @@
-"""python -m training train|evaluate ..."""
+"""python -m training train|evaluate|export ..."""
 
 from __future__ import annotations
 
@@ -52,7 +52,25 @@ def main(argv=None) -> int:
     e.add_argument("--cache-dir", default=TrainConfig.cache_dir)
     e.add_argument("--update-card", action="store_true", help="write the metrics into the model card")
     e.add_argument("--run-dir", default=None, help="training run folder (for learning curves)")
+    x = sub.add_parser("export", help="write the .tflite file the app runs (LiteRT) beside a .keras model")
+    x.add_argument("model", help="the .keras model (its card beside it gets the litert section)")
+    x.add_argument("--cam-layer", action="append", default=[], metavar="NAME",
+                   help="also export this target layer's CAM pass (repeatable; the default layer always is)")
+    x.add_argument("--ig-batch", type=int, default=32, help="fixed batch of the input-gradient signature")
     args = parser.parse_args(argv)
+
+    if args.command == "export":
+        import json
+
+        from core.errors import ModelError
+        from training.export import export
+
+        try:
+            print(json.dumps(export(args.model, args.cam_layer, args.ig_batch), indent=2))
+        except ModelError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        return 0
 
     if args.command == "train":
         from training.train import train

@@ -217,6 +217,9 @@ def train(cfg: TrainConfig) -> dict:
             card["training"]["epochs_run"] = max(0, sum(1 for _ in handle) - 1)
     card_path = os.path.join(cfg.out, f"{cfg.name}.json")
     write_card(card_path, card)
+    from training.export import export  # the .tflite file the app runs, its SHA-256 in the card
+
+    export(model_path)
     print(json.dumps({"model": model_path, "card": card_path, "temperature": temperature,
                       "validation_accuracy": val_accuracy, "train_seconds": round(train_seconds, 1)}))
     return {"model_path": model_path, "card_path": card_path, "run_dir": run_dir}

@@ -143,7 +143,8 @@ def test_loading_a_model_traces_the_graphs_so_the_first_scan_is_not_slow(tiny_mo
     from gui.jobs import analyse, load_model
 
     model = load_model(tiny_model_path)
-    functions = (model.engine.passes._run, model.classifier._both_fn, model.classifier._logits_fn)
+    runtime = model.classifier.runtime  # a tiny .keras model: the Keras runtime, whose tf.functions trace
+    functions = (runtime._cams[model.engine.layer_name], runtime._forward)
     traced = [f.experimental_get_tracing_count() for f in functions]
     assert traced[0] == 1  # the Grad-CAM pass, which every analysis runs
     analysis = analyse(model, head_image, None)

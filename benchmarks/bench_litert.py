@@ -126,7 +126,7 @@ def main() -> int:
             def explain(method):
                 def command(fs):
                     out = tempfile.mkdtemp(dir=tmp)
-                    return [PY, main_py, "explain", *fs, "--method", method, "--out", out, "--model", model]
+                    return [PY, main_py, "explain", *fs, "--method", method, "--out-dir", out, "--model", model]
                 return command
             wall, _, cpu = marginal(explain("ig"), files, 5, 25, args.repeats)
             r["ig_ms"], r["ig_cpu_ms"] = wall * 1000, cpu * 1000

@@ -40,8 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Write heatmap overlays (PNG) and raw heatmaps (NPY) for each scan.")
     e.add_argument("paths", nargs="+", metavar="SCAN")
     e.add_argument("--out-dir", required=True, metavar="DIR")
-    e.add_argument("--method", choices=("gradcam", "gradcam++", "ig", "both", "all"), default="both",
-                   help="both: gradcam + gradcam++ (default); ig: Integrated Gradients; all: the three")
+    e.add_argument("--method", choices=("gradcam", "gradcam++", "layercam", "ig", "both", "all"), default="both",
+                   help="both: gradcam + gradcam++ (default); layercam: the window's default map, at the layer "
+                        "the model card names; ig: Integrated Gradients; all: gradcam + gradcam++ + ig")
     e.add_argument("--target", metavar="CLASS", help="class to explain (default: the predicted class)")
     e.add_argument("--alpha", type=_opacity, default=0.4, metavar="A", help="overlay opacity 0..1 (default 0.4)")
     e.add_argument("--colormap", type=_colormap_name, default="jet", metavar="NAME",

@@ -36,7 +36,7 @@ from gradcam.integrated_gradients import IntegratedGradients
 from gradcam.maps import head_mask
 from gradcam.methods import GradCAM, GradCAMPlusPlus, LayerCAM
 
-DEFAULT_METHODS = ("gradcam", "gradcam++")
+DEFAULT_METHODS = ("gradcam", "gradcam++", "layercam")  # the card's default overlay goes first
 CAM_METHODS = {cls.name: cls for cls in (GradCAM, GradCAMPlusPlus, LayerCAM)}
 AVAILABLE = (*CAM_METHODS, IntegratedGradients.name)
 
@@ -74,14 +74,25 @@ class Explanation:
 class CAMEngine:
     """``methods``: the maps every ``explain`` call computes by default. Integrated Gradients
     (``"ig"``) needs its own batched pass (32 path points), so it is built on first use and a
-    caller asks for it when wanted (``explain(..., methods=("ig",))``)."""
+    caller asks for it when wanted (``explain(..., methods=("ig",))``).
 
-    def __init__(self, classifier: Classifier, target_layer: str | None = None, methods=DEFAULT_METHODS):
+    Each CAM method runs at its own target layer: the card's ``explanations.layers`` (chosen
+    by the localisation benchmark, docs/localisation.md), else the model's last spatial layer.
+    ``target_layer`` forces one layer for every method.
+    """
+
+    def __init__(self, classifier: Classifier, target_layer: str | None = None, methods=None):
         self.classifier = classifier
         self.passes = ActivationsAndGradients(classifier.runtime, target_layer)
+        self._layer_passes = {self.passes.layer_name: self.passes}
+        self.method_layers = {} if target_layer else card_layers(classifier)
+        methods = default_methods(classifier.card) if methods is None else tuple(methods)
         self._check(methods)
         self.default_methods = tuple(methods)
-        self.methods = {m: CAM_METHODS[m](classifier.runtime, passes=self.passes) for m in methods if m in CAM_METHODS}
+        self.methods = {}
+        for m in methods:
+            if m in CAM_METHODS:
+                self.method(m)
         self._ig = None
 
     @staticmethod
@@ -94,6 +105,15 @@ class CAMEngine:
     def layer_name(self) -> str:
         return self.passes.layer_name
 
+    def layer_of(self, name: str) -> str:
+        """The target layer of CAM method ``name``."""
+        return self.method_layers.get(name, self.passes.layer_name)
+
+    def _passes_at(self, layer: str) -> ActivationsAndGradients:
+        if layer not in self._layer_passes:
+            self._layer_passes[layer] = ActivationsAndGradients(self.classifier.runtime, layer)
+        return self._layer_passes[layer]
+
     def method(self, name: str):
         """The method object for ``name`` (built on first use)."""
         if name == IntegratedGradients.name:
@@ -102,7 +122,7 @@ class CAMEngine:
             return self._ig
         if name not in self.methods:
             self._check([name])
-            self.methods[name] = CAM_METHODS[name](self.classifier.runtime, passes=self.passes)
+            self.methods[name] = CAM_METHODS[name](self.classifier.runtime, passes=self._passes_at(self.layer_of(name)))
         return self.methods[name]
 
     def explain(self, pixels: np.ndarray, target_class: str | None = None, methods=None) -> Explanation:
@@ -113,9 +133,15 @@ class CAMEngine:
         batch, geometries = self.classifier.preprocess([pixels])
         preprocessed = time.perf_counter()
         target = -1 if target_class is None else self.classifier.classes.index(target_class)
-        p = self.passes.run(batch, [target])
+        p = self.passes.run(batch, [target])  # the prediction, the features, and the maps at the default layer
         reference = p.reference()
         other_class = int(reference.targets[0]) != int(p.targets[0])
+        layer_passes = {self.passes.layer_name: (p, reference)}
+        for name in methods:
+            layer = self.layer_of(name)
+            if name in CAM_METHODS and layer not in layer_passes:
+                extra = self.method(name).passes.run(batch, [target])
+                layer_passes[layer] = (extra, extra.reference())
         passed = time.perf_counter()
         heatmaps, input_maps, zero, raw_peak, relative_peak, refused = {}, {}, {}, {}, {}, {}
         timings = {}
@@ -131,8 +157,9 @@ class CAMEngine:
                 reference_peak = _evidence(method, path, mask, size, item=1)[1] if other_class else peak
                 timings["ig"] = (time.perf_counter() - began) * 1000
             else:
-                heat, peak = _evidence(method, p, mask, size)
-                reference_peak = _evidence(method, reference, mask, size)[1] if other_class else peak
+                own, own_reference = layer_passes[self.layer_of(name)]
+                heat, peak = _evidence(method, own, mask, size)
+                reference_peak = _evidence(method, own_reference, mask, size)[1] if other_class else peak
             maps, all_zero = relu_normalise(heat[None])
             heatmaps[name] = geometries[0].to_scan_grid(maps[0])
             input_maps[name] = maps[0]
@@ -171,6 +198,21 @@ class CAMEngine:
             not_class_specific=refused,
             timings_ms=timings,
         )
+
+
+def card_layers(classifier: Classifier) -> dict:
+    """method -> target layer from the card's ``explanations.layers``, where the runtime has that layer."""
+    layers = dict((classifier.card.data.get("explanations") or {}).get("layers") or {})
+    available = classifier.runtime.cam_layers
+    return {m: layer for m, layer in layers.items() if m in CAM_METHODS and (available is None or layer in available)}
+
+
+def default_methods(card) -> tuple:
+    """The maps an analysis computes: the card's default overlay (the localisation benchmark's
+    choice) first, then Grad-CAM and Grad-CAM++."""
+    first = (card.data.get("explanations") or {}).get("default")
+    return tuple(dict.fromkeys([first] if first in CAM_METHODS else []).keys()) + tuple(
+        m for m in DEFAULT_METHODS if m != first)
 
 
 def _evidence(method, p, mask: np.ndarray, size: int, item: int = 0) -> tuple[np.ndarray, float]:

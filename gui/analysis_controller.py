@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from gradcam.overlay import overlay, scale_caption
 from gui import jobs
-from gui.controls import METHOD_NAMES, PREDICTED
+from gui.controls import CAM_CYCLE, METHOD_NAMES, PREDICTED
 from gui.results import NOT_MRI_HEADLINE
 
 OPACITY_STEP = 0.1
@@ -189,8 +189,13 @@ class AnalysisController:
         if app.vars.method.get() == method:
             self.render()
 
-    def toggle_method(self) -> None:
-        self.app.vars.method.set("gradcam++" if self.app.vars.method.get() == "gradcam" else "gradcam")
+    def toggle_method(self, step: int = +1) -> None:
+        """The next (``step`` +1) or previous (-1) CAM method; from Integrated Gradients, the first."""
+        current = self.app.vars.method.get()
+        if current in CAM_CYCLE:
+            self.app.vars.method.set(CAM_CYCLE[(CAM_CYCLE.index(current) + step) % len(CAM_CYCLE)])
+        else:
+            self.app.vars.method.set(CAM_CYCLE[0])
 
     def adjust_opacity(self, direction: int) -> None:
         value = round(float(self.app.vars.opacity.get()) + direction * OPACITY_STEP, 2)

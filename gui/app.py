@@ -210,6 +210,7 @@ class App:
         commands = {
             "open": scans.open_scan_dialog, "save": self.reports.save_overlay, "quit": self.close,
             "shortcuts": self.windows.shortcuts, "toggle_method": analyses.toggle_method,
+            "previous_method": lambda: analyses.toggle_method(-1),
             "opacity_up": lambda: analyses.adjust_opacity(+1), "opacity_down": lambda: analyses.adjust_opacity(-1),
             "previous_slice": lambda: scans.step_slice(-1), "next_slice": lambda: scans.step_slice(+1),
             "fit": scans.fit_view, "invert": scans.invert_display, "reset_window": volumes.reset_window,

@@ -12,8 +12,10 @@ from tkinter import ttk
 
 from gui import theme
 
-# Integrated Gradients is computed when first shown (a 32-step pass); the other two come from one pass.
-METHODS = (("gradcam", "Grad-CAM"), ("gradcam++", "Grad-CAM++"), ("ig", "Integrated Gradients"))
+# Integrated Gradients is computed when first shown (a 32-step pass); the CAMs come with every analysis.
+# LayerCAM first: the localisation benchmark's choice for the bundled model (docs/localisation.md).
+METHODS = (("layercam", "LayerCAM"), ("gradcam", "Grad-CAM"), ("gradcam++", "Grad-CAM++"), ("ig", "Integrated Gradients"))
+CAM_CYCLE = ("layercam", "gradcam", "gradcam++")  # what G steps through
 METHOD_NAMES = dict(METHODS)
 PREDICTED = "Predicted class"
 

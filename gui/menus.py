@@ -33,7 +33,7 @@ class MenuBar:
         view = tk.Menu(self.bar, tearoff=False)
         for value, label in METHODS:
             view.add_radiobutton(label=label, value=value, variable=app.vars.method)
-        view.add_command(label="Toggle CAM method", accelerator="G", command=app.analyses.toggle_method)
+        view.add_command(label="Next heatmap method", accelerator="G", command=app.analyses.toggle_method)
         view.add_separator()
         view.add_command(label="More opacity", accelerator="+", command=lambda: app.analyses.adjust_opacity(+1))
         view.add_command(label="Less opacity", accelerator="-", command=lambda: app.analyses.adjust_opacity(-1))
@@ -62,6 +62,7 @@ class MenuBar:
 
         help_menu = tk.Menu(self.bar, tearoff=False)
         help_menu.add_command(label="Keyboard shortcuts", accelerator="F1", command=app.windows.shortcuts)
+        help_menu.add_command(label="Heatmaps: colours and methods", command=app.windows.heatmaps)
         help_menu.add_command(label="Disclaimer", command=app.windows.disclaimer)
         help_menu.add_command(label="About", command=app.windows.about)
 

@@ -14,7 +14,7 @@ import sys
 
 CONFIG_FOLDER = "neuroscancam"
 DEFAULTS = {
-    "method": "gradcam",
+    "method": "layercam",  # the best-localising map (docs/localisation.md)
     "colormap": "jet",
     "opacity": 0.4,
     "side_by_side": True,

@@ -18,7 +18,24 @@ DISCLAIMER = (
     "review by a qualified specialist."
 )
 
-__all__ = ["DISCLAIMER", "DISCLAIMER_SHORT", "MOUSE", "SHORTCUTS", "about_text", "shortcuts_text", "slice_text"]
+# Help > Heatmaps: what the colours mean and how well each method localises, one sentence each,
+# from the localisation benchmark on held-out patients with expert masks (docs/localisation.md).
+HEATMAPS = (
+    "Colours: red and yellow mark where the network found the most evidence for the class shown, blue little, "
+    "no colour none; 1 on the colour bar is the predicted class's strongest evidence on this scan, so a less "
+    "likely class looks weaker.\n\n"
+    "LayerCAM (the default, an 8×8 grid): the best-localising map here, yet its peak lands on the tumour on only "
+    "about two thirds of held-out low-grade gliomas and almost never on pituitary adenomas; shown for the "
+    "predicted class only.\n\n"
+    "Grad-CAM (a 4×4 grid): coarser, its peak on the tumour on about 4 in 10 held-out low-grade gliomas and almost "
+    "never on pituitary adenomas; the one map that can explain a class other than the predicted one.\n\n"
+    "Grad-CAM++ (a 4×4 grid): much the same coarse picture as Grad-CAM, and the same whatever the class, so it "
+    "is shown for the predicted class only.\n\n"
+    "Integrated Gradients: evidence per pixel, speckled, computed when first shown (about half a second).\n\n"
+    "No map here reliably outlines a tumour: it shows what raised the model's score, not where the tumour is."
+)
+
+__all__ = ["DISCLAIMER", "HEATMAPS", "DISCLAIMER_SHORT", "MOUSE", "SHORTCUTS", "about_text", "shortcuts_text", "slice_text"]
 
 
 def shortcuts_text() -> str:
@@ -37,6 +54,6 @@ def about_text() -> str:
     return (
         f"{APP_NAME} {__version__}\n\n"
         "Classifies a brain MRI slice as glioma, meningioma, pituitary tumour or no tumour, and shows where "
-        "the model looked, with Grad-CAM and Grad-CAM++ heatmaps.\n\n"
+        "the model looked, with LayerCAM, Grad-CAM, Grad-CAM++ and Integrated Gradients heatmaps.\n\n"
         f"{DISCLAIMER_SHORT}"
     )

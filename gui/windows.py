@@ -9,7 +9,7 @@ import tkinter as tk
 
 from core.version import APP_NAME
 from gui.dialogs import InfoWindow
-from gui.texts import DISCLAIMER, about_text, shortcuts_text
+from gui.texts import DISCLAIMER, HEATMAPS, about_text, shortcuts_text
 
 
 class Windows(dict):
@@ -41,6 +41,9 @@ class Windows(dict):
 
     def disclaimer(self) -> tk.Toplevel:
         return self.one("disclaimer", lambda: InfoWindow(self.root, "Disclaimer", DISCLAIMER))
+
+    def heatmaps(self) -> tk.Toplevel:
+        return self.one("heatmaps", lambda: InfoWindow(self.root, "Heatmaps", HEATMAPS))
 
     def about(self) -> tk.Toplevel:
         return self.one("about", lambda: InfoWindow(self.root, f"About {APP_NAME}", about_text(), height=8))

@@ -5,7 +5,7 @@ Needs a display (scripts/screenshot.sh provides Xvfb); captures with Pillow's Im
 all the documentation's screenshots. Also prints how long the Tk loop ever paused while
 the real model loaded and explained the scan.
 
-    python scripts/screenshot.py SCAN [OUT] [--model PATH] [--method gradcam++]
+    python scripts/screenshot.py SCAN [OUT] [--model PATH] [--method layercam]
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def main() -> int:
     parser.add_argument("scan")
     parser.add_argument("out", nargs="?", default=os.path.join(ROOT, "docs", "screenshot.png"))
     parser.add_argument("--model", help="default: the bundled model in models/")
-    parser.add_argument("--method", default="gradcam++", choices=("gradcam", "gradcam++"))
+    parser.add_argument("--method", default="layercam", choices=("layercam", "gradcam", "gradcam++"))
     parser.add_argument("--size", default="1280x770", help="window size (the menu bar adds ~30 px)")
     args = parser.parse_args()
 

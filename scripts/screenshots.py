@@ -96,7 +96,7 @@ def main() -> int:
         raise SystemExit(f"model did not load: {app.model_error}")
 
     # 1. A tumour scan with its overlay.
-    app.vars.method.set("gradcam++")
+    app.vars.method.set("layercam")  # the default overlay
     app.open_scan(os.path.join(testing, "meningioma", "Te-me_0010.jpg"))
     pump_until(root, lambda: app.analysis is not None and not app.busy, 120)
     settle(root)

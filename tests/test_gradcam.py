@@ -193,14 +193,16 @@ def test_deletion_blanks_the_hottest_pixels_and_random_regions_of_equal_area():
     assert (blank_top(item, random_map, 0.125) == 0).sum() == 32
 
 
-def test_engine_on_tiny_model_gives_both_maps_from_one_pass(tiny_model_path, head_image):
+def test_engine_on_tiny_model_gives_every_cam_map_from_one_pass(tiny_model_path, head_image):
     from core.classifier import Classifier
     from gradcam.engine import CAMEngine
 
     classifier = Classifier.load(tiny_model_path)
-    result = CAMEngine(classifier).explain(head_image.astype(np.float32), target_class="pituitary")
+    engine = CAMEngine(classifier)
+    result = engine.explain(head_image.astype(np.float32), target_class="pituitary")
     assert result.target_class == "pituitary"
-    assert set(result.heatmaps) == {"gradcam", "gradcam++"}
+    assert set(result.heatmaps) == {"gradcam", "gradcam++", "layercam"}  # no card layers: all at the last layer
+    assert {engine.layer_of(m) for m in result.heatmaps} == {engine.layer_name}
     for heatmap in result.heatmaps.values():
         assert heatmap.shape == head_image.shape and heatmap.dtype == np.float32
         assert 0 <= heatmap.min() and heatmap.max() <= 1

@@ -201,7 +201,7 @@ def test_window_analysis_carries_the_refusal(tiny_model_path, head_image):
     assert own.not_class_specific == {}
     other = next(c for c in model.classifier.classes if c != own.prediction.label)
     refused = analyse(model, head_image, other).not_class_specific
-    assert set(refused) == {"gradcam++"} and "Grad-CAM" in refused["gradcam++"]
+    assert set(refused) == {"gradcam++", "layercam"} and "Grad-CAM" in refused["gradcam++"]
 
 
 def test_relative_scale_by_hand(tmp_path):

@@ -272,3 +272,36 @@ def test_a_changed_tflite_file_is_refused(tmp_path):
     json.dump(card, open(tmp_path / "garbage.json", "w"))
     with pytest.raises(ModelError, match="cannot load garbage.tflite"):
         Classifier.load(str(tmp_path / "garbage.tflite"))
+
+
+def test_each_cam_method_runs_at_the_layer_its_card_names(exported, tmp_path):
+    """The card's explanations section (the localisation benchmark's choice) sets the default overlay
+    and its layer; a layer the .tflite file lacks falls back to the default one."""
+    from core.classifier import Classifier
+    from core.modelcard import write_card
+    from gradcam.base import ActivationsAndGradients
+    from gradcam.engine import CAMEngine
+    from gradcam.methods import LayerCAM
+
+    keras_path, tflite_path, _ = exported
+    card = json.load(open(keras_path.replace(".keras", ".json")))
+    card["explanations"] = {"default": "layercam", "layers": {"layercam": "early", "gradcam++": "absent"}}
+    shutil.copy(tflite_path, tmp_path / "m.tflite")
+    write_card(str(tmp_path / "m.json"), card)
+    classifier = Classifier.load(str(tmp_path / "m.tflite"))
+    engine = CAMEngine(classifier)
+    assert engine.default_methods == ("layercam", "gradcam", "gradcam++")
+    assert engine.layer_of("layercam") == "early" and engine.layer_of("gradcam++") == "late"
+    pixels = _heads(1)[0]
+    result = engine.explain(pixels)
+    batch, _ = classifier.preprocess([pixels])
+    direct = LayerCAM(classifier.runtime, passes=ActivationsAndGradients(classifier.runtime, "early"))
+    p = direct.passes.run(batch)
+    grid_map = direct.weighted_sum(p)[0]
+    assert grid_map.shape == (8, 8)  # the early layer's grid, not the late one's 4x4
+    from gradcam.engine import _evidence
+    from gradcam.maps import head_mask
+
+    heat, _ = _evidence(direct, p, head_mask(batch[0]), classifier.input_size)
+    np.testing.assert_allclose(result.input_heatmaps["layercam"], heat / heat.max(), atol=1e-6)
+    assert CAMEngine(classifier, target_layer="late").layer_of("layercam") == "late"  # a forced layer wins

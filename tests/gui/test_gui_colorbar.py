@@ -81,8 +81,8 @@ def test_another_class_is_shown_on_the_predicted_class_scale(app):
 def test_integrated_gradients_is_computed_on_demand_and_the_toggle_stays_instant(app, tmp_path):
     assert "ig" not in app.analysis.heatmaps  # not computed with every scan
     labels = [str(b.cget("text")) for b in app.controls.method_buttons]
-    assert labels == ["Grad-CAM", "Grad-CAM++", "Integrated Gradients"]
-    app.controls.method_buttons[2].invoke()
+    assert labels == ["LayerCAM", "Grad-CAM", "Grad-CAM++", "Integrated Gradients"]
+    app.controls.method_buttons[3].invoke()
     assert app.vars.method.get() == "ig" and app.busy  # on the model worker, not here
     pump_until(app.root, lambda: not app.busy, 60, "Integrated Gradients")
     pump(app.root, 0.05)
@@ -90,10 +90,9 @@ def test_integrated_gradients_is_computed_on_demand_and_the_toggle_stays_instant
     assert app.heatmap_title.get().startswith("Integrated Gradients")
     assert app.colorbar.showing and app.colorbar.peak == pytest.approx(1.0)
     ig_image = app.overlay_image.copy()
-    app.vars.method.set("gradcam")  # Grad-CAM / Grad-CAM++ stay a repaint
-    assert not app.busy
-    app.vars.method.set("gradcam++")
-    assert not app.busy
+    for cam in ("layercam", "gradcam", "gradcam++"):  # the CAM maps stay a repaint
+        app.vars.method.set(cam)
+        assert not app.busy, cam
     app.vars.method.set("ig")  # kept: no second job
     assert not app.busy
     np.testing.assert_array_equal(app.overlay_image, ig_image)

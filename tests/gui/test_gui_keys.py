@@ -68,7 +68,7 @@ def check_every_shortcut(app, focused):
     press(app, "<g>")
     assert app.vars.method.get() != method, "g"
     press(app, "<G>")
-    assert app.vars.method.get() == method, "G"
+    assert app.vars.method.get() == method, "Shift+G steps back"
 
     opacity = float(app.vars.opacity.get())
     press(app, "<plus>")
@@ -134,6 +134,10 @@ def test_open_the_volume(app, volume):
     app.open_scan(volume)
     idle(app, "the volume and its analysis")
     assert app.loaded.slices == SLICES and app.window_panel.winfo_ismapped() and app.analysis is not None
+    # Grad-CAM, class-specific: after "Explain class" picks another class there is still an overlay
+    # for Ctrl+S to save (LayerCAM, the default, shows its refusal instead).
+    app.vars.method.set("gradcam")
+    pump(app.root, 0.05)
 
 
 @pytest.mark.parametrize("which, entry", [("colormap_box", 2), ("target_box", 1), ("preset_box", 2)])

@@ -112,7 +112,7 @@ def test_open_dialog_offers_every_supported_suffix_and_all_files():
 def test_disclaimer_and_shortcuts_texts():
     assert DISCLAIMER.startswith("Research and education only — not a diagnosis.")
     keys = [k for k, _ in SHORTCUTS]
-    assert {"Ctrl+O", "Ctrl+S", "G", "+ / -", "F1"} <= set(keys)
+    assert {"Ctrl+O", "Ctrl+S", "G / Shift+G", "+ / -", "F1"} <= set(keys)
 
 
 def test_importing_gui_does_not_import_tensorflow():

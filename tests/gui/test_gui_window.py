@@ -104,15 +104,20 @@ def test_open_scan_shows_what_the_classifier_predicts(app, reference, scan_paths
 
 
 def test_g_toggles_method_by_repainting_only(app):
+    assert app.vars.method.get() == "layercam"  # the default overlay: the best-localising method
+    assert app.heatmap_title.get().startswith("LayerCAM")
+    key(app, "<Key-g>")
+    assert app.vars.method.get() == "gradcam"
     before = app.heatmap_canvas.image.copy()
     shown_before = np.asarray(app.heatmap_canvas.shown).copy()
-    assert app.vars.method.get() == "gradcam"
     key(app, "<Key-g>")
     assert app.vars.method.get() == "gradcam++"
-    assert not app.busy  # no new job: both maps came from one explain call
+    assert not app.busy  # no new job: every CAM map came from one explain call
     assert not np.array_equal(app.heatmap_canvas.image, before)
     assert not np.array_equal(np.asarray(app.heatmap_canvas.shown), shown_before)
     assert app.heatmap_title.get().startswith("Grad-CAM++")
+    key(app, "<Key-g>")
+    assert app.vars.method.get() == "layercam" and not app.busy
     key(app, "<Key-g>")
     assert app.vars.method.get() == "gradcam"
     np.testing.assert_array_equal(app.heatmap_canvas.image, before)

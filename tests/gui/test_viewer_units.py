@@ -126,7 +126,7 @@ def test_settings_ignore_invalid_values_and_corrupt_files(tmp_path):
     path.write_text(json.dumps({"method": "lime", "opacity": 7, "side_by_side": "yes", "last_open_dir": "rel/dir",
                                 "unknown": 1, "colormap": "hot"}))
     settings = Settings(str(path))
-    assert settings["method"] == "gradcam" and settings["opacity"] == 0.4 and settings["side_by_side"] is True
+    assert settings["method"] == "layercam" and settings["opacity"] == 0.4 and settings["side_by_side"] is True
     assert settings["last_open_dir"] is None and settings["colormap"] == "hot"
     assert not settings.update(opacity=-1, method=3)
     path.write_text("{not json")
@@ -140,7 +140,7 @@ def test_every_shortcut_is_bound_and_listed():
     listed = " ".join(k for k, _ in SHORTCUTS)
     for keys in ("Ctrl+O", "Ctrl+S", "Ctrl+Q", "G", "+ / -", "← / →", "= / Space", "I", "1 – 5", "R", "F1"):
         assert keys in listed
-    assert set(BINDINGS) >= {"open", "save", "quit", "shortcuts", "toggle_method", "opacity_up", "opacity_down",
+    assert set(BINDINGS) >= {"open", "save", "quit", "shortcuts", "toggle_method", "previous_method", "opacity_up", "opacity_down",
                              "previous_slice", "next_slice", "fit", "invert", "reset_window",
                              *(f"preset_{n}" for n in range(1, 6))}
     assert not is_plain("<Control-o>") and not is_plain("<F1>") and is_plain("<g>") and is_plain("<Key-1>")

@@ -40,7 +40,7 @@ def _judge(classifier, pixel_list, chromas=None, modalities=None):
     """[(label or None, probabilities row, warning)] for raw greyscale scans, judged as ``predict``
     judges them (cli.records._judge: abstention, warnings, low confidence)."""
     from cli.records import _judge as judge_record
-    from core.ood import is_blank
+    from core.ood import ImageChecks, is_blank
 
     chromas = chromas or [None] * len(pixel_list)
     modalities = modalities or [None] * len(pixel_list)
@@ -50,7 +50,7 @@ def _judge(classifier, pixel_list, chromas=None, modalities=None):
         predictions = classifier.predict_pixels(chunk)
         for pixels, chroma, modality, p in zip(chunk, chromas[start : start + 64], modalities[start : start + 64], predictions):
             record = {"label": p.label}
-            judge_record(record, p, (is_blank(pixels), chroma, modality), classifier.card.data)
+            judge_record(record, p, ImageChecks(is_blank(pixels), chroma, modality, np.shape(pixels)[:2]), classifier.card.data)
             probs = np.array([p.probabilities[c] for c in classifier.classes])
             out.append((record["label"], probs, record.get("warning")))
     return out

@@ -14,6 +14,8 @@ from core.errors import ModelError, ScanError
 EXIT_OK, EXIT_SCAN_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
 LOW_CONFIDENCE_WARNING = "low confidence: review by a specialist"
 STUDY_ABSTAIN_WARNING = "no slice of this scan looks like a brain MRI slice: no classification"
+STUDY_MOSTLY_ABSTAIN_WARNING = ("{abstained} of {slices} slices of this scan do not look like brain MRI slices, "
+                                "so the scan as a whole is not judged as a brain study: no classification")
 
 
 def _load_classifier(model_path):
@@ -110,8 +112,11 @@ def _study_record(path, tag, records, classifier) -> dict:
         record["window"] = window
     record.update({k: v for k, v in tag.items() if not k.startswith("_")})
     warnings = []
-    if verdict.abstain:
+    if verdict.abstain and len(verdict.abstained_slices) == verdict.slices:
         warnings.append(STUDY_ABSTAIN_WARNING)
+    elif verdict.abstain:
+        warnings.append(STUDY_MOSTLY_ABSTAIN_WARNING.format(abstained=len(verdict.abstained_slices),
+                                                            slices=verdict.slices))
     else:
         for i in verdict.evidence_slices:  # what the slices the verdict rests on were warned about
             said = records[i].get("warning")
@@ -142,9 +147,11 @@ def _isolated_warning(verdict, records) -> str:
 
 
 def _image_checks(scan):
-    from core.ood import is_blank
+    from core.ood import ImageChecks, is_blank
 
-    return is_blank(scan.pixels), scan.info.get("chroma"), scan.info.get("modality")
+    info = scan.info
+    return ImageChecks(is_blank(scan.pixels), info.get("chroma"), info.get("modality"), scan.pixels.shape[:2],
+                       info.get("body_part"))
 
 
 def _judge(record, prediction, checks, card_data):
@@ -153,9 +160,9 @@ def _judge(record, prediction, checks, card_data):
     the probabilities kept."""
     from core.ood import verdict_for
 
-    blank, chroma, modality = checks
-    verdict = verdict_for(blank, chroma, prediction.logits, card_data, prediction.ood_distance, modality,
-                          prediction.structure, prediction.rarity_warning)
+    verdict = verdict_for(checks.blank, checks.chroma, prediction.logits, card_data, prediction.ood_distance,
+                          checks.modality, prediction.structure, prediction.rarity_warning, checks.shape,
+                          checks.body_part)
     warning = verdict.warning
     if warning is None and prediction.low_confidence:
         warning = LOW_CONFIDENCE_WARNING

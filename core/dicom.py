@@ -109,6 +109,7 @@ def decode_dicom(path: str, window=None, out: np.ndarray | None = None) -> tuple
         "frames": frames,
         "photometric": photometric,
         "modality": str(ds.get("Modality", "")) or None,
+        "body_part": str(ds.get("BodyPartExamined", "") or "").strip() or None,
         "transfer_syntax": syntax.name if syntax else None,
     }
     if chroma is not None:  # as core.io's for ordinary images: a colour picture is not an MRI

@@ -2,9 +2,11 @@
 
 A classifier always answers one of its four classes, even for a holiday photo. Two tiers:
 
-* **Abstain** (not a brain MRI at all: no label is given): a blank image; noise (adjacent
+* **Abstain** (not a brain MRI at all: no label is given): a blank image; an image too small
+  to be an MRI slice (under ``MIN_SIDE`` pixels a side); noise (adjacent
   pixels uncorrelated); a DICOM file of another modality (CT, ultrasound, radiograph, dose,
-  segmentation ...); a colour picture (MRI is greyscale; the dataset's RGB files are grey);
+  segmentation ...) or one whose Body Part Examined names a part that is not the head
+  (abdomen, pelvis, knee, spine ...); a colour picture (MRI is greyscale; the dataset's RGB files are grey);
   penultimate features far from every training class (Mahalanobis distance above the card's
   ``abstain_distance``).
 * **Warn** (a brain MRI unlike the training scans: the label stays, with a plain warning):
@@ -26,6 +28,11 @@ ABSTAIN_WARNING = "this does not look like a brain MRI slice: no classification"
 UNFAMILIAR_WARNING = ("this scan differs from the scans the model learned from (another sequence, scanner, "
                       "plane or preparation?): the result may be wrong, review by a specialist")
 BLANK_WARNING = "the image is blank or nearly uniform: the result is not meaningful"
+# MR matrices are 64 px a side or more (the smallest real MRI among our test files: 64 x 64); an
+# image under 32 px a side holds too little to classify: nibabel's 4 x 5 x 7 test volume was
+# called "meningioma" with no warning before this check.
+MIN_SIDE = 32
+TOO_SMALL_WARNING = "the image is only {height} x {width} pixels, too small to be an MRI slice: no classification"
 COLOUR_WARNING = "this is a colour image, not a greyscale MRI: the result is not meaningful"
 # DICOM files say what made them; these modalities are MRI or could hold an MRI picture
 # (secondary capture, "other"); anything else (CT, US, CR, NM, RTDOSE, SEG, ...) is not an MRI.
@@ -50,6 +57,36 @@ def neighbour_correlation(model_input: np.ndarray) -> float:
     if a.std() < 1e-6 or b.std() < 1e-6:
         return 1.0
     return float(np.corrcoef(a, b)[0, 1])
+
+
+# DICOM Body Part Examined (0018,0015) values (PS3.16 Annex L defined terms, as written without
+# spaces) that name a part other than the head. Only these abstain: a missing, unknown or
+# misspelled value says nothing, and the pixels decide as for any image.
+NON_HEAD_BODY_PARTS = frozenset({
+    "ABDOMEN", "ABDOMENPELVIS", "ANKLE", "ARM", "BLADDER", "BREAST", "CHEST", "CHESTABDOMEN",
+    "CHESTABDPELVIS", "CLAVICLE", "COCCYX", "CSPINE", "ELBOW", "EXTREMITY", "FEMUR", "FINGER", "FOOT",
+    "FOREARM", "HAND", "HEART", "HIP", "HUMERUS", "KIDNEY", "KNEE", "LEG", "LIVER", "LSPINE", "LUMBAR",
+    "PANCREAS", "PELVIS", "PROSTATE", "RIB", "SACRUM", "SHOULDER", "SPINE", "SSPINE", "TSPINE", "THIGH",
+    "THORAX", "TIBIA", "TOE", "UTERUS", "WHOLEBODY", "WRIST",
+})
+
+
+def body_part_warning(body_part: str | None) -> str | None:
+    """The abstention for a DICOM file that says it shows a part other than the head, else None."""
+    name = "".join(ch for ch in str(body_part or "").upper() if ch.isalpha())
+    if name not in NON_HEAD_BODY_PARTS:
+        return None
+    return f"this DICOM file says it shows the {str(body_part).strip().lower()} (Body Part Examined), " \
+           "not the head: no classification"
+
+
+class ImageChecks(NamedTuple):
+    """What is known about a scan before the network runs, for ``verdict_for``."""
+    blank: bool
+    chroma: float | None = None
+    modality: str | None = None  # DICOM Modality
+    shape: tuple | None = None  # (height, width) as read
+    body_part: str | None = None  # DICOM Body Part Examined
 
 
 def modality_warning(modality: str) -> str:
@@ -94,16 +131,23 @@ def warning_for(blank: bool, chroma: float | None, logits_row, card_data: dict, 
 
 
 def verdict_for(blank: bool, chroma: float | None, logits_row, card_data: dict, distance: float | None = None,
-                modality: str | None = None, structure: float | None = None, rarity: str | None = None) -> Verdict:
+                modality: str | None = None, structure: float | None = None, rarity: str | None = None,
+                shape: tuple | None = None, body_part: str | None = None) -> Verdict:
     """Abstain, warn, or neither (see the module docstring). ``modality``: a DICOM file's Modality;
     ``structure``: ``neighbour_correlation`` of the model input; ``rarity``: core.sequence's
-    warning that the training data hold few scans of this class in this sequence (the last tier)."""
+    warning that the training data hold few scans of this class in this sequence (the last tier);
+    ``shape``: the image's (height, width) as read; ``body_part``: a DICOM file's Body Part Examined."""
     if blank:
         return Verdict(True, BLANK_WARNING)
     if modality is not None and modality.strip().upper() not in MRI_LIKE_MODALITIES:
         return Verdict(True, modality_warning(modality.strip().upper()))
+    elsewhere = body_part_warning(body_part)
+    if elsewhere:
+        return Verdict(True, elsewhere)
     if chroma is not None and chroma > COLOUR_CHROMA_LIMIT:
         return Verdict(True, COLOUR_WARNING)
+    if shape is not None and min(shape[:2]) < MIN_SIDE:
+        return Verdict(True, TOO_SMALL_WARNING.format(height=shape[0], width=shape[1]))
     if structure is not None and structure < STRUCTURE_MIN:
         return Verdict(True, NO_STRUCTURE_WARNING)
     ood = card_data.get("ood") or {}

@@ -3,8 +3,11 @@
 The rule (stated in docs/cli.md, "The study verdict"), with ``notumor`` as the negative class:
 
 1. Slices where the classifier abstains (not a brain MRI slice: blank, colour,
-   features far from the training scans; ``core.ood``) are left out. If every
-   slice abstains, the study abstains too (no label).
+   features far from the training scans; ``core.ood``) are left out. If most
+   slices abstain (more than half), the study abstains too (no label): a series
+   of the pelvis or the spine is not a brain study because a few of its slices
+   pass for brain slices, whatever its tags say. A head volume's own blank end
+   slices stay a minority.
 2. A tumour class is *found* when at least ``MIN_EVIDENCE`` (2) counted slices
    have it as their most probable class (when fewer slices are counted: all of
    them). Those slices are its *evidence*. Why not the mean over all slices: a
@@ -41,7 +44,7 @@ MIN_EVIDENCE = 2  # slices of one tumour class needed to call the study that cla
 
 @dataclass
 class StudyVerdict:
-    label: str | None  # None: every slice abstained
+    label: str | None  # None: most slices abstained
     confidence: float | None
     probabilities: dict
     evidence_slices: list  # slice indices, from 0
@@ -73,9 +76,10 @@ def study_verdict(probabilities, abstained=None, classes=None, threshold: float 
     classes = list(classes or (probabilities[0] if probabilities else []))
     left_out = [i for i in range(count) if abstained[i]]
     counted = [i for i in range(count) if not abstained[i]]
-    if not counted:
+    if not counted or 2 * len(left_out) > count:
         mean = _mean([probabilities[i] for i in range(count)], classes) if count else {c: 0.0 for c in classes}
-        return StudyVerdict(None, None, mean, [], count, left_out, False, "every slice abstained")
+        rule = "every slice abstained" if not counted else "most slices abstained"
+        return StudyVerdict(None, None, mean, [], count, left_out, False, rule)
     top = {i: max(classes, key=lambda c: probabilities[i][c]) for i in counted}
     if negative not in classes:
         votes = {c: [i for i in counted if top[i] == c] for c in classes}

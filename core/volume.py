@@ -93,7 +93,7 @@ def _load_series(series: Series, window=None) -> Volume:
             series.path, f"DICOM series is {count} x {series.cols}x{series.rows}, above the {MAX_VOXELS:,}-pixel limit"
         )
     pixels = np.empty((count, series.rows, series.cols), dtype=np.float32)
-    windows, photometrics, syntaxes, modalities = [], [], [], []
+    windows, photometrics, syntaxes, modalities, body_parts = [], [], [], [], []
     for index, path in enumerate(series.files):
         try:
             check_file(path)
@@ -106,11 +106,13 @@ def _load_series(series: Series, window=None) -> Volume:
         photometrics.append(info["photometric"])
         syntaxes.append(info["transfer_syntax"])
         modalities.append(info["modality"])
+        body_parts.append(info["body_part"])
     finish_frames(pixels, windows, photometrics)
     info = {
         "slices": count,
         "photometric": photometrics[0] if len(set(photometrics)) == 1 else "mixed",
         "modality": series.modality or modalities[0],
+        "body_part": next((part for part in body_parts if part), None),
         "transfer_syntax": syntaxes[0] if len(set(syntaxes)) == 1 else "mixed",
         "series": series.describe(),
         "name": series.name,

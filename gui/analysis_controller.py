@@ -79,7 +79,8 @@ class AnalysisController:
             app.heatmap_canvas.set_placeholder("Analysing…")
         scan = app.loaded.scan
         app.jobs.submit(app.jobs.model, "explain", jobs.analyse, app.model, scan.pixels, target_class,
-                        scan.info.get("chroma"), scan.info.get("modality"), context=self.serial)
+                        scan.info.get("chroma"), scan.info.get("modality"), scan.info.get("body_part"),
+                        context=self.serial)
 
     def on_target_selected(self) -> None:
         app = self.app

@@ -191,7 +191,7 @@ def auto_window(path, full: bool = False, volume_index: int | None = None) -> tu
 
 
 def analyse(model: LoadedModel, pixels: np.ndarray, target_class: str | None, chroma: float | None = None,
-            modality: str | None = None) -> Analysis:
+            modality: str | None = None, body_part: str | None = None) -> Analysis:
     from core.ood import is_blank, verdict_for
 
     if model.engine is None:
@@ -213,7 +213,7 @@ def analyse(model: LoadedModel, pixels: np.ndarray, target_class: str | None, ch
     prediction = analysis.prediction
     verdict = verdict_for(
         is_blank(pixels), chroma, np.asarray(prediction.logits), model.classifier.card.data, prediction.ood_distance,
-        modality, prediction.structure, prediction.rarity_warning,
+        modality, prediction.structure, prediction.rarity_warning, np.shape(pixels)[:2], body_part,
     )
     analysis.ood_warning, analysis.abstain = verdict.warning, verdict.abstain
     return analysis

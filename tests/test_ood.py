@@ -182,3 +182,61 @@ def test_colour_dicom_secondary_capture_abstains(capsys, tiny_model_path):
     code = run_cli(["predict", path, "--model", tiny_model_path])
     record = json.loads(capsys.readouterr().out.splitlines()[0])
     assert code == 0 and record["label"] is None and record["warning"] == COLOUR_WARNING
+
+
+def test_dicom_saying_another_body_part_abstains_and_only_then():
+    from core.ood import verdict_for
+
+    logits = np.zeros(4)
+    for part in ("ABDOMEN", "Pelvis", "L SPINE", "knee", "CHEST_ABDOMEN"):
+        verdict = verdict_for(False, None, logits, {}, modality="MR", body_part=part)
+        assert verdict.abstain and "Body Part Examined" in verdict.warning and "not the head" in verdict.warning
+    for part in ("HEAD", "BRAIN", "SKULL", "SELLA", "", None, "Kopf", "unknown"):  # silent or head: pixels decide
+        assert verdict_for(False, None, logits, {}, modality="MR", body_part=part) == (False, None)
+
+
+def test_images_too_small_to_be_an_mri_slice_abstain():
+    from core.ood import MIN_SIDE, verdict_for
+
+    logits = np.zeros(4)
+    small = verdict_for(False, None, logits, {}, shape=(4, 5))
+    assert small.abstain and "4 x 5 pixels" in small.warning
+    assert verdict_for(False, None, logits, {}, shape=(MIN_SIDE - 1, 256)).abstain
+    assert verdict_for(False, None, logits, {}, shape=(64, 64)) == (False, None)  # pydicom's MR_small.dcm size
+
+
+def _predict(capsys, *paths):
+    from cli import run_cli
+
+    code = run_cli(["predict", *map(str, paths), "--quiet"])
+    return code, [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_real_abdominal_mr_file_abstains_by_its_body_part(capsys, tmp_path):
+    """pydicom's Siemens abdominal MR (Body Part Examined ABDOMEN) was called "meningioma" at 92 %
+    with no warning; it abstains now. The same pixels without the tag are judged on their pixels."""
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    path = get_testdata_file("MR-SIEMENS-DICOM-WithOverlays.dcm", download=False)
+    if path is None:
+        pytest.skip("pydicom-data is not installed")
+    code, [record] = _predict(capsys, path)
+    assert code == 0 and record["label"] is None and record["confidence"] is None
+    assert "abdomen (Body Part Examined)" in record["warning"]
+    ds = pydicom.dcmread(path)
+    del ds.BodyPartExamined
+    untagged = tmp_path / "untagged.dcm"
+    ds.save_as(untagged)
+    code, [record] = _predict(capsys, untagged)
+    assert code == 0 and "Body Part Examined" not in record.get("warning", "")
+
+
+def test_nibabels_tiny_test_volume_abstains(capsys):
+    """nibabel's 4 x 5 x 7 standard.nii.gz was a confident "meningioma" study; every slice is too small."""
+    import nibabel
+
+    path = os.path.join(os.path.dirname(nibabel.__file__), "tests", "data", "standard.nii.gz")
+    code, [record] = _predict(capsys, path)
+    assert code == 0 and record["label"] is None and record["abstained_slices"] == list(range(7))
+    assert "no slice of this scan looks like a brain MRI slice" in record["warning"]

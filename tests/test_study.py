@@ -54,12 +54,18 @@ def test_most_evidence_slices_win_then_summed_probability():
     assert tie.label == "glioma"
 
 
-def test_abstaining_slices_are_left_out_and_all_abstaining_abstains():
-    slices = [p(glioma=0.99)] * 3 + [p(notumor=0.9)] * 2
-    verdict = study_verdict(slices, [True, True, True, False, False], CLASSES)
-    assert verdict.label == "notumor" and verdict.abstained_slices == [0, 1, 2] and verdict.evidence_slices == [3, 4]
+def test_abstaining_slices_are_left_out_and_mostly_abstaining_abstains():
+    slices = [p(glioma=0.99)] * 2 + [p(notumor=0.9)] * 3
+    verdict = study_verdict(slices, [True, True, False, False, False], CLASSES)
+    assert verdict.label == "notumor" and verdict.abstained_slices == [0, 1] and verdict.evidence_slices == [2, 3, 4]
+    half = study_verdict(slices[1:], [True, False, False, True], CLASSES)  # half is not most
+    assert half.label == "notumor" and half.evidence_slices == [1, 2]
+    most = study_verdict(slices, [False, False, True, True, True], CLASSES)  # two tumour-looking slices left
+    assert most.abstain and most.label is None and most.confidence is None and most.evidence_slices == []
+    assert most.abstained_slices == [2, 3, 4] and most.rule == "most slices abstained"
     none = study_verdict(slices, [True] * 5, CLASSES)
     assert none.abstain and none.label is None and none.confidence is None and none.evidence_slices == []
+    assert none.rule == "every slice abstained"
 
 
 def test_small_and_disagreeing_studies():
@@ -160,3 +166,23 @@ def test_ten_healthy_scans_as_a_nifti_volume(capsys, tmp_path, data_dir, bundled
     assert study["evidence_slices"]  # the slices judged healthy
     for i in study.get("isolated_slices", []):  # a lone tumour-looking slice is named, not counted
         assert i not in study["evidence_slices"] and "review it" in study["warning"]
+
+
+@pytest.mark.parametrize("noise_slices, abstains", [(2, False), (3, True)])
+def test_a_volume_of_mostly_non_brain_slices_abstains(capsys, tmp_path, data_dir, bundled, noise_slices, abstains):
+    """Five slices: real healthy test scans, the rest noise (not a brain MRI slice). With most slices
+    not brain slices the study abstains, however the others look; with fewer the noise is left out."""
+    from tests.volumes import make_nifti
+
+    healthy = sorted(glob.glob(os.path.join(data_dir, "Testing", "notumor", "*.jpg")))[: 5 - noise_slices]
+    rng = np.random.default_rng(5)
+    slices = [_pixels(scan)[::-1, ::-1].T for scan in healthy]
+    slices += [rng.integers(0, 256, (SIZE, SIZE)) for _ in range(noise_slices)]
+    study = _study(capsys, make_nifti(tmp_path / "mixed.nii.gz", np.stack(slices, axis=-1).astype(np.int16)))
+    assert study["slices"] == 5 and study["abstained_slices"] == list(range(5 - noise_slices, 5))
+    if abstains:
+        assert study["label"] is None and study["confidence"] is None and study["evidence_slices"] == []
+        assert study["warning"].startswith("3 of 5 slices of this scan do not look like brain MRI slices")
+    else:
+        assert study["label"] == "notumor" and set(study["evidence_slices"]) <= {0, 1, 2}
+        assert "2 of 5 slices do not look like brain MRI slices and were left out" in study["warning"]

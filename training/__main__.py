@@ -23,6 +23,12 @@ def main(argv=None) -> int:
                    help="chance of a full T1<->T2-like inversion of each training image's head (default 0)")
     t.add_argument("--curve-probability", type=float, default=TrainConfig.curve_probability,
                    help="chance of a random smooth non-monotone intensity curve in each training image's head (default 0)")
+    t.add_argument("--skull-strip-probability", type=float, default=TrainConfig.skull_strip_probability,
+                   help="chance of a random brain extraction of each training image: scalp and skull removed, "
+                        "re-cropped (default 0)")
+    t.add_argument("--random-conv-probability", type=float, default=TrainConfig.random_conv_probability,
+                   help="chance of a random shallow convolution network over each training image's head "
+                        "(GIN-style domain randomisation; default 0)")
     t.add_argument("--sources", nargs="*", default=[], metavar="DIR",
                    help="manifest sources (folders with manifest.csv) to train on beside --data; only split == train rows")
     t.add_argument("--epochs", type=int, default=TrainConfig.epochs)
@@ -78,6 +84,8 @@ def main(argv=None) -> int:
         cfg = TrainConfig(
             data=args.data, out=args.out, arch=args.arch, preprocessing=args.preprocessing,
             inversion_probability=args.inversion_probability, curve_probability=args.curve_probability,
+            skull_strip_probability=args.skull_strip_probability,
+            random_conv_probability=args.random_conv_probability,
             sources=tuple(args.sources),
             epochs=args.epochs, img_size=args.img_size,
             batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,

@@ -4,7 +4,10 @@ Geometry: rotation, shift, shear, zoom and horizontal flip combined into one
 affine transform per image (one resampling, no accumulated blur). Intensity:
 brightness, contrast, gamma, head-intensity inversion (T1 <-> T2-like), a smooth bias
 field, blur, noise and down/up-sampling, which imitate other scanners and sequences so the model
-cannot lean on one source's look. Output stays in [0, 1] with the input shape.
+cannot lean on one source's look. Optional (issue 23): random skull stripping (so "no skull"
+never means "no tumour") and random shallow convolution networks over the head (GIN-style
+domain randomisation: textures and contrasts no sequence owns). Output stays in [0, 1] with
+the input shape.
 """
 
 from __future__ import annotations
@@ -39,6 +42,16 @@ class AugmentConfig:
     # Re-rank the head's intensities after all intensity changes, so every training input is
     # distributed like a real rank-preprocessed (head-crop-square-pad-rank-v2) input.
     rerank: bool = False
+    # Random brain extraction: the outer rim of the head (scalp, skull, a random depth of it)
+    # set to background, then re-cropped to fill the frame as core.preprocess crops a real
+    # skull-stripped scan. Depth is a share of the image side drawn from skull_strip_depth_range.
+    skull_strip_probability: float = 0.0
+    skull_strip_depth_range: tuple = (0.04, 0.12)
+    # A random shallow convolution network (3x3 -> leaky ReLU -> 1x1 -> leaky ReLU -> 1x1, fresh
+    # weights per image) over the head, mixed with the image by a random share: Ouyang et al.'s
+    # GIN (2022), which makes texture and contrast unreliable cues.
+    random_conv_probability: float = 0.0
+    random_conv_channels: int = 4
     bias_field_strength: float = 0.15
     bias_field_probability: float = 0.3
     noise_std_max: float = 0.03
@@ -65,6 +78,13 @@ class AugmentConfig:
             low, high = self.curve_strength_range
             parts.append(f"random smooth non-monotone intensity curve in the head ({self.curve_knots} knots, "
                          f"strength {low:g}-{high:g}, p={self.curve_probability:g})")
+        if self.skull_strip_probability:
+            low, high = self.skull_strip_depth_range
+            parts.append(f"random skull stripping (rim depth {low:g}-{high:g} of the image side, re-cropped, "
+                         f"p={self.skull_strip_probability:g})")
+        if self.random_conv_probability:
+            parts.append(f"random shallow convolution network over the head ({self.random_conv_channels} channels, "
+                         f"mixed by a random share, p={self.random_conv_probability:g})")
         if self.rerank:
             parts.append("head intensities re-ranked after all intensity changes (as the rank preprocessing does)")
         if self.inversion_probability:
@@ -155,6 +175,84 @@ def rerank_head(x, head):
     return tf.reshape(tf.where(inside, ranks, 0.0), shape)
 
 
+def _blurred_mask(mask, size):
+    """Mean of ``mask`` over a ``size`` x ``size`` window (pixels outside the image do not count)."""
+    return tf.nn.avg_pool2d(mask, ksize=size, strides=1, padding="SAME")
+
+
+def _fill_frame(x, keep, margin=0.03):
+    """Crop each image to the bounding box of ``keep`` (padded to a square with ``margin`` of its
+    side, as core.preprocess does) and resize back to the input size: a stripped brain fills the
+    frame as it would in a real skull-stripped scan. Images with nothing kept stay as they are."""
+    shape = tf.shape(x)
+    height, width = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
+    rows = tf.reduce_any(keep > 0.5, axis=[2, 3])
+    cols = tf.reduce_any(keep > 0.5, axis=[1, 3])
+
+    def extent(hits, length):
+        index = tf.range(tf.shape(hits)[1], dtype=tf.float32)[None]
+        first = tf.reduce_min(tf.where(hits, index, length), axis=1)
+        last = tf.reduce_max(tf.where(hits, index, -1.0), axis=1)
+        return first, last
+
+    y0, y1 = extent(rows, height)
+    x0, x1 = extent(cols, width)
+    empty = y1 < y0
+    side = tf.maximum(y1 - y0, x1 - x0) + 1.0
+    side = side * (1.0 + 2.0 * margin)
+    cy, cx = (y0 + y1) / 2.0, (x0 + x1) / 2.0
+    boxes = tf.stack([(cy - side / 2) / (height - 1), (cx - side / 2) / (width - 1),
+                      (cy + side / 2) / (height - 1), (cx + side / 2) / (width - 1)], axis=1)
+    boxes = tf.where(empty[:, None], tf.constant([[0.0, 0.0, 1.0, 1.0]]), boxes)
+    cropped = tf.image.crop_and_resize(x * keep, boxes, tf.range(shape[0]), shape[1:3], extrapolation_value=0.0)
+    return tf.clip_by_value(cropped, 0.0, 1.0)
+
+
+def random_skull_strip(x, probability, depth_range=(0.04, 0.12)):
+    """Remove a random-depth rim of the head (background = 0) from a ``probability`` share of the
+    batch, with a wavy edge (low-frequency noise on the erosion), then re-crop to fill the frame."""
+    shape = tf.shape(x)
+    batch, height, width = shape[0], shape[1], shape[2]
+    head = tf.cast(x > 1e-3, tf.float32)
+    # Erosion of depth d: a pixel stays where its window of side ~4d is almost all head.
+    side = x.shape[1] or 224  # the pooling window must be static; training batches have a static size
+    window = max(3, int(side * depth_range[1] * 2.0) // 2 * 2 + 1)
+    inside = _blurred_mask(head, window)
+    depth = tf.random.uniform([batch, 1, 1, 1], depth_range[0], depth_range[1]) / depth_range[1]
+    wave = tf.image.resize(tf.random.uniform([batch, 5, 5, 1], -0.08, 0.08), [height, width], method="bicubic")
+    # inside ~ 0.5 at the head's edge and -> 1 a half window deep; the threshold sets the depth
+    threshold = 0.5 + 0.5 * depth + wave
+    keep = tf.cast(inside >= tf.minimum(threshold, 0.995), tf.float32) * head
+    stripped = _fill_frame(x, keep)
+    apply = _chance(batch, probability)
+    return apply * stripped + (1 - apply) * x
+
+
+def random_shallow_conv(x, head, probability, channels=4):
+    """GIN (Ouyang et al. 2022): a random 3-layer convolution network with fresh weights per image,
+    its output min-max scaled inside the head and mixed with the input by a random share."""
+    shape = tf.shape(x)
+    batch, height, width = shape[0], shape[1], shape[2]
+    # Per-image 3x3 kernels through one depthwise convolution: images become channels.
+    stacked = tf.transpose(x, [3, 1, 2, 0])  # (1, h, w, batch)
+    kernels = tf.random.normal([3, 3, batch, channels]) / 3.0
+    y = tf.nn.depthwise_conv2d(stacked, kernels, strides=[1, 1, 1, 1], padding="SAME")  # (1, h, w, batch*channels)
+    y = tf.transpose(tf.reshape(y, [height, width, batch, channels]), [2, 0, 1, 3])  # (batch, h, w, channels)
+    y = tf.nn.leaky_relu(y, 0.2)
+    mix = tf.random.normal([batch, channels, channels]) / tf.sqrt(float(channels))
+    y = tf.nn.leaky_relu(tf.einsum("bhwc,bcd->bhwd", y, mix), 0.2)
+    out = tf.einsum("bhwc,bc->bhw", y, tf.random.normal([batch, channels]))[..., None]
+    inside = tf.cast(head, tf.float32)
+    big = tf.constant(1e9)
+    low = tf.reduce_min(tf.where(head, out, big), axis=[1, 2, 3], keepdims=True)
+    high = tf.reduce_max(tf.where(head, out, -big), axis=[1, 2, 3], keepdims=True)
+    scaled = (out - low) / tf.maximum(high - low, 1e-6)
+    share = _per_image(batch, 0.0, 1.0)
+    randomised = inside * tf.clip_by_value(share * scaled + (1 - share) * x, 0.0, 1.0) + (1 - inside) * x
+    apply = _chance(batch, probability)
+    return apply * randomised + (1 - apply) * x
+
+
 def augment_intensity(images, cfg: AugmentConfig):
     shape = tf.shape(images)
     batch, height, width = shape[0], shape[1], shape[2]
@@ -163,6 +261,8 @@ def augment_intensity(images, cfg: AugmentConfig):
     in_head = x > 1e-3
     if cfg.curve_probability:
         x = random_curve(x, in_head, cfg.curve_probability, cfg.curve_knots, cfg.curve_strength_range)
+    if cfg.random_conv_probability:
+        x = random_shallow_conv(x, in_head, cfg.random_conv_probability, cfg.random_conv_channels)
     gamma = _per_image(batch, cfg.gamma_range[0], cfg.gamma_range[1])
     x = tf.pow(x + 1e-6, gamma)
     # Sequence-like remapping: the head's intensities partly inverted, background kept dark.
@@ -198,4 +298,7 @@ def augment_intensity(images, cfg: AugmentConfig):
 def augment_batch(images, cfg: AugmentConfig = AugmentConfig()):
     """(batch, h, w, c) float32 in [0, 1] -> same shape, augmented, in [0, 1]."""
     images = tf.convert_to_tensor(images, tf.float32)
-    return augment_intensity(augment_geometry(images, cfg), cfg)
+    images = augment_geometry(images, cfg)
+    if cfg.skull_strip_probability:  # before the intensity changes, which find the head afresh
+        images = random_skull_strip(images, cfg.skull_strip_probability, cfg.skull_strip_depth_range)
+    return augment_intensity(images, cfg)

@@ -23,6 +23,8 @@ class TrainConfig:
     preprocessing: str = PREPROCESSING_NAME  # a core.preprocess.METHODS name
     inversion_probability: float = 0.0  # chance of a full T1 <-> T2-like inversion per training image
     curve_probability: float = 0.0  # chance of a random non-monotone intensity curve in the head
+    skull_strip_probability: float = 0.0  # chance of a random brain extraction (rim removed, re-cropped)
+    random_conv_probability: float = 0.0  # chance of a random shallow convolution network over the head
     # Manifest sources (folders with manifest.csv) trained on beside the Kaggle Training/ folder;
     # only their split == "train" rows are read.
     sources: tuple = ()

@@ -173,7 +173,7 @@ def main(argv=None) -> int:
         batch = classifier.preprocess([pixels])[0]
         logits, distances = classifier.ood_distances(batch)
         verdict = verdict_for(is_blank(pixels), chroma, logits[0], card_with, distances[0],
-                              structure=neighbour_correlation(batch[0]))
+                              structure=neighbour_correlation(batch[0]), shape=np.shape(pixels)[:2])
         return verdict, logits[0]
 
     test_verdicts = [judged(s.pixels, s.info.get("chroma"))[0] for s in map(load_scan, test_paths)]

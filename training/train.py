@@ -31,6 +31,8 @@ def augment_config(cfg: TrainConfig):
 
     return AugmentConfig(inversion_probability=cfg.inversion_probability,
                          curve_probability=cfg.curve_probability,
+                         skull_strip_probability=cfg.skull_strip_probability,
+                         random_conv_probability=cfg.random_conv_probability,
                          rerank=cfg.preprocessing == RANK_V2)
 
 

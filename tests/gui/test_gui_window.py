@@ -339,6 +339,20 @@ def test_colour_photo_shows_not_an_mri_warning(app, tmp_path):
     assert NOT_MRI_HEADLINE in app.message.text_var.get()
 
 
+def test_abdominal_mr_file_abstains_in_the_window(app):
+    """pydicom's abdominal MR (Body Part Examined ABDOMEN): no class in the headline, the reason shown."""
+    from pydicom.data import get_testdata_file
+
+    from gui.results import NOT_MRI_HEADLINE
+
+    path = get_testdata_file("MR-SIEMENS-DICOM-WithOverlays.dcm", download=False)
+    if path is None:
+        pytest.skip("pydicom-data is not installed")
+    open_and_wait(app, path)
+    assert app.results.class_var.get() == NOT_MRI_HEADLINE
+    assert "abdomen (body part examined)" in app.results.warning_var.get().lower()
+
+
 def test_quit_closes_cleanly(app):
     root = app.root
     app.menus.file.invoke(app.menus.file.index("Quit"))

@@ -72,6 +72,96 @@ def choose_multisource(results: dict, apply_bar: bool = False) -> str:
     return min(close, key=lambda n: eligible[n]["ece"])
 
 
+# --stripped (issue 23's candidate-F rule, RESULTS.md 2026-12-08 00:30): score = 1/2 clean + 1/4
+# inverted + 1/4 skull-stripped mean cell recall; the challenger (second model) replaces the bundled
+# one (first) only with a score 0.5 points higher, Kaggle validation accuracy at most 1 point lower
+# and mean tcga-lgg notumor recall at most 3 points lower. Sources the first model never trained on
+# (its card's sources) are reported, not scored.
+STRIPPED_WEIGHTS = {"clean": 0.5, "inverted": 0.25, "stripped": 0.25}
+CHALLENGER_MARGIN = 0.005
+KAGGLE_DROP = 0.01
+NOTUMOR_DROP = 0.03
+
+
+def challenger_wins(bundled: dict, challenger: dict) -> tuple[bool, list]:
+    """(whether the challenger replaces the bundled model, the reasons) by the candidate-F rule."""
+    reasons = []
+    if challenger["score"] < bundled["score"] + CHALLENGER_MARGIN - 1e-12:
+        reasons.append(f"score {challenger['score']:.4f} is not {CHALLENGER_MARGIN * 100:g} points above {bundled['score']:.4f}")
+    if challenger["kaggle_accuracy"] < bundled["kaggle_accuracy"] - KAGGLE_DROP - 1e-12:
+        reasons.append("Kaggle validation accuracy more than 1 point lower")
+    if challenger["lgg_notumor"] < bundled["lgg_notumor"] - NOTUMOR_DROP - 1e-12:
+        reasons.append("tcga-lgg notumor recall more than 3 points lower")
+    return not reasons, reasons
+
+
+def stripped_main(models, validation_json, shared) -> int:
+    """Candidate-F rule: ``models`` = [bundled, challenger], the challenger's validation.json."""
+    import json
+
+    from bench_generalisation import head_inverted, skull_stripped
+    from core.classifier import Classifier
+    from core.io import load_scan
+    from training.metrics import expected_calibration_error
+
+    if len(models) != 2:
+        raise SystemExit("--stripped compares two models: the bundled one, then the challenger")
+    with open(validation_json) as handle:
+        paths = json.load(handle)["paths"]
+    bundled = Classifier.load(models[0])
+    seen = {"kaggle", *(os.path.basename(os.path.normpath(s)) for s in bundled.card.data["training"]["config"]["sources"])}
+    cells = validation_cells(paths, shared, bundled.classes)
+    keys = cell_keys(cells)
+    scored = np.array([s in seen for s, _, _ in cells])
+    raw = [load_scan(p).pixels.astype(np.float32) for p in paths]
+    conditions = {"clean": raw, "inverted": [head_inverted(p) for p in raw], "stripped": [skull_stripped(p) for p in raw]}
+    print(f"{len(paths)} validation scans, {int(scored.sum())} scored, in {len(set(keys))} cells", flush=True)
+    results, tables = {}, {}
+    for path in models:
+        classifier = Classifier.load(path)
+        labels = np.array([classifier.classes.index(c) for _, c, _ in cells])
+        per = {}
+        for name, pixel_list in conditions.items():
+            logits = np.concatenate([classifier.logits(classifier.preprocess(pixel_list[i:i + 128])[0])
+                                     for i in range(0, len(pixel_list), 128)])
+            probs = classifier.probabilities(logits)
+            correct = probs.argmax(1) == labels
+            per[name] = ({k: float(correct[[i for i, kk in enumerate(keys) if kk == k]].mean()) for k in sorted(set(keys))},
+                         probs, correct)
+        scored_keys = sorted({k for k, s in zip(keys, scored) if s})
+        mean = {name: float(np.mean([per[name][0][k] for k in scored_keys])) for name in conditions}
+        kaggle = np.array([s == "kaggle" for s, _, _ in cells])
+        lgg_notumor = [k for k in scored_keys if k.startswith("tcga-lgg/notumor/")]
+        results[path] = {
+            "score": sum(STRIPPED_WEIGHTS[n] * mean[n] for n in conditions),
+            **{f"mean_{n}": mean[n] for n in conditions},
+            "kaggle_accuracy": float(per["clean"][2][kaggle].mean()),
+            "lgg_notumor": float(np.mean([per["clean"][0][k] for k in lgg_notumor])),
+            "ece": expected_calibration_error(per["clean"][1][scored], labels[scored])[0],
+        }
+        tables[path] = per
+        print(path, results[path], flush=True)
+    wins, reasons = challenger_wins(results[models[0]], results[models[1]])
+    short = {p: os.path.basename(os.path.dirname(os.path.abspath(p))) for p in models}
+    rows = [[k + ("" if k.split("/")[0] in seen else " (not scored)"),
+             *(" / ".join(f"{tables[p][n][0][k]:.3f}" for n in conditions) for p in models)] for k in sorted(set(keys))]
+    for field in ("mean_clean", "mean_inverted", "mean_stripped", "score", "kaggle_accuracy", "lgg_notumor", "ece"):
+        rows.append([f"**{field}**" if field == "score" else field, *(f"{results[p][field]:.4f}" for p in models)])
+    table = markdown_table(rows, ["cell: recall clean / inverted / skull-stripped", *(short[p] for p in models)])
+    verdict = (f"**{short[models[1]]} replaces {short[models[0]]}**" if wins
+               else f"**{short[models[0]]} stays** ({'; '.join(reasons)})")
+    print(table, verdict, sep="\n")
+    append_results(
+        f"Issue 23 candidate selection on validation (bench_selection.py --stripped, {len(paths)} scans)",
+        table,
+        "Rule (RESULTS.md 2026-12-08 00:30, committed before training): score = 1/2 clean + 1/4 inverted + 1/4 "
+        "skull-stripped mean cell recall over the sources the bundled model trained on; the challenger needs +0.5 "
+        f"points, Kaggle validation accuracy within 1 point, tcga-lgg notumor recall within 3 points. {verdict}. "
+        "No test rows were read.",
+    )
+    return 0
+
+
 def multisource_main(models, validation_json, shared) -> int:
     import json
 
@@ -132,7 +222,12 @@ def main() -> int:
     parser.add_argument("--multisource", metavar="VALIDATION_JSON",
                         help="issue 16's rule on a multi-source run's validation.json (runs/<run>/validation.json)")
     parser.add_argument("--shared", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+    parser.add_argument("--stripped", action="store_true",
+                        help="with --multisource: issue 23's candidate-F rule (clean, inverted and skull-stripped "
+                             "validation scans); MODELS = the bundled model, then the challenger")
     args = parser.parse_args()
+    if args.multisource and args.stripped:
+        return stripped_main(args.models, args.multisource, os.path.abspath(args.shared))
     if args.multisource:
         return multisource_main(args.models, args.multisource, os.path.abspath(args.shared))
 

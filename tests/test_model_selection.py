@@ -61,3 +61,32 @@ def test_validation_cells_read_the_manifests_and_merge_small_cells(tmp_path):
     assert cells == [("hosp", "glioma", "flair"), ("kaggle", "meningioma", "unlabelled")]
     many = [("hosp", "glioma", "flair")] * 15 + [("hosp", "glioma", "t1")] * 3
     assert cell_keys(many) == ["hosp/glioma/flair"] * 15 + ["hosp/glioma/all"] * 3
+
+
+def test_candidate_f_rule_needs_a_margin_and_keeps_kaggle_and_healthy_lgg_recall():
+    from bench_selection import challenger_wins
+
+    bundled = {"score": 0.70, "kaggle_accuracy": 0.90, "lgg_notumor": 0.80}
+    assert challenger_wins(bundled, {"score": 0.706, "kaggle_accuracy": 0.895, "lgg_notumor": 0.78}) == (True, [])
+    small, why = challenger_wins(bundled, {"score": 0.704, "kaggle_accuracy": 0.95, "lgg_notumor": 0.9})
+    assert not small and "not 0.5 points above" in why[0]
+    worse_kaggle, why = challenger_wins(bundled, {"score": 0.80, "kaggle_accuracy": 0.88, "lgg_notumor": 0.9})
+    assert not worse_kaggle and why == ["Kaggle validation accuracy more than 1 point lower"]
+    worse_healthy, why = challenger_wins(bundled, {"score": 0.80, "kaggle_accuracy": 0.9, "lgg_notumor": 0.76})
+    assert not worse_healthy and why == ["tcga-lgg notumor recall more than 3 points lower"]
+
+
+def test_the_evaluation_skull_stripping_removes_the_rim_and_keeps_the_inside():
+    import numpy as np
+    from bench_generalisation import skull_stripped
+
+    yy, xx = np.mgrid[:200, :200]
+    r = np.hypot((yy - 100) / 80.0, (xx - 100) / 70.0)
+    scan = np.where(r < 1, 90.0, 0.0)
+    scan[(r > 0.9) & (r < 1)] = 250.0  # skull
+    scan[np.hypot(yy - 90, xx - 110) < 10] = 180.0  # lesion
+    stripped = skull_stripped(scan)
+    assert stripped[(r > 0.92) & (r < 1)].max() == 0  # the rim is gone
+    assert (stripped[np.hypot(yy - 90, xx - 110) < 10] == 180.0).all()  # the lesion is kept, as it was
+    assert (stripped[r < 0.7] == scan[r < 0.7]).all()
+    np.testing.assert_array_equal(skull_stripped(np.zeros((50, 50))), np.zeros((50, 50)))  # nothing to strip

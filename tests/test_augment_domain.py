@@ -43,6 +43,41 @@ def test_skull_stripping_removes_the_rim_keeps_the_lesion_and_fills_the_frame():
     np.testing.assert_array_equal(random_skull_strip(tf.constant(batch), probability=0.0).numpy(), batch)
 
 
+def test_skull_stripping_finds_the_head_inside_a_noisy_background():
+    """TCGA-LGG's model inputs keep their background speckle (dark, sparse, non-zero): the strip must
+    take the skull off the head, not a rim off the frame of noise."""
+    from training.augment import random_skull_strip
+
+    x, skull, lesion = _head_with_skull()
+    rng = np.random.default_rng(3)
+    speckle = (rng.random(x.shape) < 0.5) * rng.uniform(0.01, 0.12, x.shape)
+    noisy = np.where(x > 0, x, speckle).astype(np.float32)
+    tf.random.set_seed(4)
+    stripped = random_skull_strip(tf.constant(np.repeat(noisy, 4, axis=0)), 1.0, (0.07, 0.12)).numpy()
+    for image in stripped[..., 0]:
+        # most of it: the head reaches into the noise by up to the local window's radius (side / 32),
+        # so a dense speckle halo keeps a little more skull than a clean background does
+        assert (image > 0.9).sum() < 0.15 * skull.sum()
+        assert (image > 0.7).sum() > lesion.sum()
+
+
+def test_skull_stripping_fills_dark_tissue_inside_the_head():
+    """Dark CSF inside the head (FLAIR, rank preprocessing) is brain: no hole is eroded around it."""
+    from training.augment import random_skull_strip
+
+    x, _, lesion = _head_with_skull()
+    yy, xx = np.mgrid[:SIZE, :SIZE]
+    ventricle = np.hypot(yy - 60, xx - 40) < 9
+    dark = np.where(ventricle[None, ..., None], 0.02, x).astype(np.float32)
+    tf.random.set_seed(5)
+    stripped = random_skull_strip(tf.constant(np.repeat(dark, 4, axis=0)), 1.0).numpy()
+    for image in stripped[..., 0]:
+        rows, cols = np.nonzero(image > 1e-3)
+        centre = image[(rows.min() + rows.max()) // 2 - 20:(rows.min() + rows.max()) // 2 + 20,
+                       (cols.min() + cols.max()) // 2 - 20:(cols.min() + cols.max()) // 2 + 20]
+        assert (centre > 1e-3).all()  # the middle of the brain, ventricle included, is all kept
+
+
 def test_random_shallow_convolution_changes_the_head_only_and_differs_per_image():
     from training.augment import random_shallow_conv
 

@@ -72,7 +72,7 @@ def choose_multisource(results: dict, apply_bar: bool = False) -> str:
     return min(close, key=lambda n: eligible[n]["ece"])
 
 
-# --stripped (issue 23's candidate-F rule, RESULTS.md 2026-12-08 00:30): score = 1/2 clean + 1/4
+# --stripped (issue 23's candidate-F rule, RESULTS.md 2026-12-08 00:21): score = 1/2 clean + 1/4
 # inverted + 1/4 skull-stripped mean cell recall; the challenger (second model) replaces the bundled
 # one (first) only with a score 0.5 points higher, Kaggle validation accuracy at most 1 point lower
 # and mean tcga-lgg notumor recall at most 3 points lower. Sources the first model never trained on
@@ -154,7 +154,7 @@ def stripped_main(models, validation_json, shared) -> int:
     append_results(
         f"Issue 23 candidate selection on validation (bench_selection.py --stripped, {len(paths)} scans)",
         table,
-        "Rule (RESULTS.md 2026-12-08 00:30, committed before training): score = 1/2 clean + 1/4 inverted + 1/4 "
+        "Rule (RESULTS.md 2026-12-08 00:21, committed before training): score = 1/2 clean + 1/4 inverted + 1/4 "
         "skull-stripped mean cell recall over the sources the bundled model trained on; the challenger needs +0.5 "
         f"points, Kaggle validation accuracy within 1 point, tcga-lgg notumor recall within 3 points. {verdict}. "
         "No test rows were read.",

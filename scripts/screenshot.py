@@ -1,4 +1,4 @@
-"""Take docs/screenshot.png: the real window with a real scan and its Grad-CAM++ overlay.
+"""Take docs/screenshot.png: the real window with a real scan and its LayerCAM overlay.
 
 Needs a display (scripts/screenshot.sh provides Xvfb); captures with Pillow's ImageGrab
 (else ImageMagick's ``import``, or ``xwd`` + ``convert``). ``scripts/screenshots.py`` takes

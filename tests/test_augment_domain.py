@@ -41,6 +41,9 @@ def test_skull_stripping_removes_the_rim_keeps_the_lesion_and_fills_the_frame():
     kept = [(image > 1e-3).sum() for image in random_skull_strip(tf.constant(batch), 1.0, (0.0, 0.12)).numpy()[..., 0]]
     assert len(set(kept)) > 1
     np.testing.assert_array_equal(random_skull_strip(tf.constant(batch), probability=0.0).numpy(), batch)
+    # an image with no head to keep (a dark frame of noise) is left as it is, not blacked out
+    faint = np.full((1, SIZE, SIZE, 1), 0.05, np.float32)
+    np.testing.assert_array_equal(random_skull_strip(tf.constant(faint), probability=1.0).numpy(), faint)
 
 
 def test_skull_stripping_finds_the_head_inside_a_noisy_background():

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
+from core.preprocess import CROP_MARGIN
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -181,7 +183,7 @@ def _blurred_mask(mask, size):
     return tf.nn.avg_pool2d(mask, ksize=size, strides=1, padding="SAME")
 
 
-def _fill_frame(x, keep, margin=0.03):
+def _fill_frame(x, keep, margin=CROP_MARGIN):
     """Crop each image to the bounding box of ``keep`` (padded to a square with ``margin`` of its
     side, as core.preprocess does) and resize back to the input size: a stripped brain fills the
     frame as it would in a real skull-stripped scan. Images with nothing kept stay as they are."""
@@ -206,7 +208,7 @@ def _fill_frame(x, keep, margin=0.03):
                       (cy + side / 2) / (height - 1), (cx + side / 2) / (width - 1)], axis=1)
     boxes = tf.where(empty[:, None], tf.constant([[0.0, 0.0, 1.0, 1.0]]), boxes)
     cropped = tf.image.crop_and_resize(x * keep, boxes, tf.range(shape[0]), shape[1:3], extrapolation_value=0.0)
-    return tf.clip_by_value(cropped, 0.0, 1.0)
+    return tf.where(empty[:, None, None, None], x, tf.clip_by_value(cropped, 0.0, 1.0))
 
 
 HEAD_LEVEL = 0.15  # local mean (over 1/16 of the side) above which a pixel belongs to the head

@@ -36,7 +36,7 @@ from gradcam.integrated_gradients import IntegratedGradients
 from gradcam.maps import head_mask
 from gradcam.methods import GradCAM, GradCAMPlusPlus, LayerCAM
 
-DEFAULT_METHODS = ("gradcam", "gradcam++", "layercam")  # the card's default overlay goes first
+DEFAULT_METHODS = ("gradcam", "gradcam++", "layercam")  # default_methods puts the card's choice first
 CAM_METHODS = {cls.name: cls for cls in (GradCAM, GradCAMPlusPlus, LayerCAM)}
 AVAILABLE = (*CAM_METHODS, IntegratedGradients.name)
 
@@ -211,8 +211,7 @@ def default_methods(card) -> tuple:
     """The maps an analysis computes: the card's default overlay (the localisation benchmark's
     choice) first, then Grad-CAM and Grad-CAM++."""
     first = (card.data.get("explanations") or {}).get("default")
-    return tuple(dict.fromkeys([first] if first in CAM_METHODS else []).keys()) + tuple(
-        m for m in DEFAULT_METHODS if m != first)
+    return ((first,) if first in CAM_METHODS else ()) + tuple(m for m in DEFAULT_METHODS if m != first)
 
 
 def _evidence(method, p, mask: np.ndarray, size: int, item: int = 0) -> tuple[np.ndarray, float]:

@@ -15,7 +15,7 @@ from gui import theme
 # Integrated Gradients is computed when first shown (a 32-step pass); the CAMs come with every analysis.
 # LayerCAM first: the localisation benchmark's choice for the bundled model (docs/localisation.md).
 METHODS = (("layercam", "LayerCAM"), ("gradcam", "Grad-CAM"), ("gradcam++", "Grad-CAM++"), ("ig", "Integrated Gradients"))
-CAM_CYCLE = ("layercam", "gradcam", "gradcam++")  # what G steps through
+CAM_CYCLE = tuple(value for value, _ in METHODS if value != "ig")  # what G steps through: the CAMs
 METHOD_NAMES = dict(METHODS)
 PREDICTED = "Predicted class"
 

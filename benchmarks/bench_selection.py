@@ -61,6 +61,21 @@ def cell_keys(cells):
     return [f"{s}/{c}/{q}" if counts[(s, c, q)] >= MIN_CELL else f"{s}/{c}/all" for s, c, q in cells]
 
 
+def cell_recalls(classifier, conditions: dict, cells, keys) -> dict:
+    """condition -> (recall per cell key, calibrated probabilities, correct per scan) of one model on
+    each condition's list of raw scans (its own card's preprocessing, batches of 128)."""
+    labels = np.array([classifier.classes.index(c) for _, c, _ in cells])
+    per = {}
+    for name, pixel_list in conditions.items():
+        logits = np.concatenate([classifier.logits(classifier.preprocess(pixel_list[i:i + 128])[0])
+                                 for i in range(0, len(pixel_list), 128)])
+        probs = classifier.probabilities(logits)
+        correct = probs.argmax(1) == labels
+        recall = {k: float(correct[[i for i, kk in enumerate(keys) if kk == k]].mean()) for k in sorted(set(keys))}
+        per[name] = (recall, probs, correct)
+    return per
+
+
 def choose_multisource(results: dict, apply_bar: bool = False) -> str:
     """results: name -> {"score", "kaggle_accuracy", "ece"}; the rule in RESULTS.md. Amendment 2
     (2026-12-01) reports the Kaggle bar instead of applying it (``apply_bar`` keeps the first form)."""
@@ -120,14 +135,7 @@ def stripped_main(models, validation_json, shared) -> int:
     for path in models:
         classifier = Classifier.load(path)
         labels = np.array([classifier.classes.index(c) for _, c, _ in cells])
-        per = {}
-        for name, pixel_list in conditions.items():
-            logits = np.concatenate([classifier.logits(classifier.preprocess(pixel_list[i:i + 128])[0])
-                                     for i in range(0, len(pixel_list), 128)])
-            probs = classifier.probabilities(logits)
-            correct = probs.argmax(1) == labels
-            per[name] = ({k: float(correct[[i for i, kk in enumerate(keys) if kk == k]].mean()) for k in sorted(set(keys))},
-                         probs, correct)
+        per = cell_recalls(classifier, conditions, cells, keys)
         scored_keys = sorted({k for k, s in zip(keys, scored) if s})
         mean = {name: float(np.mean([per[name][0][k] for k in scored_keys])) for name in conditions}
         kaggle = np.array([s == "kaggle" for s, _, _ in cells])
@@ -181,14 +189,7 @@ def multisource_main(models, validation_json, shared) -> int:
     for path in models:
         classifier = Classifier.load(path)
         labels = np.array([classifier.classes.index(c) for _, c, _ in cells])
-        per = {}
-        for name, pixel_list in (("clean", scans), ("inverted", inverted)):
-            logits = np.concatenate([classifier.logits(classifier.preprocess(pixel_list[i:i + 128])[0])
-                                     for i in range(0, len(pixel_list), 128)])
-            probs = classifier.probabilities(logits)
-            correct = probs.argmax(1) == labels
-            recall = {k: float(correct[[i for i, kk in enumerate(keys) if kk == k]].mean()) for k in sorted(set(keys))}
-            per[name] = (recall, probs, correct)
+        per = cell_recalls(classifier, {"clean": scans, "inverted": inverted}, cells, keys)
         kaggle = np.array([s == "kaggle" for s, _, _ in cells])
         results[path] = {
             "score": 2 / 3 * np.mean(list(per["clean"][0].values())) + 1 / 3 * np.mean(list(per["inverted"][0].values())),
